@@ -1,0 +1,171 @@
+"""Behaviour of a host converged with the example inventory.
+
+Runs twice: after converge (every project present) and after the side effect
+that sets the project `legacy` absent (the mark file tells which).
+"""
+
+import json
+import re
+
+import pytest
+
+# The source document's table: processes/threads against what the app sees.
+# (multithread, multiprocess, daemon group, processes expected by display-name)
+EXPECTED = {
+    # (a) shared daemon group, processes=1 threads=1 given
+    "project1": ("/project1", 80, False, True, "portal", 1),
+    "project2": ("/project2", 80, False, True, "portal", 1),
+    # (b) own groups at paths of one vhost
+    "site1": ("/site1", 8080, True, False, "site1", 1),  # processes omitted, threads=25
+    "site2": ("/", 8080, True, True, "site2", 1),  # processes=1 given, threads=25
+    # (c) one vhost per port
+    "keystone": ("/", 5000, True, True, "keystone", 2),  # processes=2 threads=25
+    "nova-api": ("/", 8774, False, True, "nova-api", 5),  # processes=5 threads=1
+    "placement": ("/", 8778, True, True, "placement", 2),  # Flask, processes=2 threads=4
+}
+LEGACY = ("/", 9090, True, False, "legacy", 1)
+RETIRED_MARK = "/var/tmp/molecule-legacy-retired"
+CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
+
+
+def get(host, port, path, tries=1):
+    """GET from inside the container; returns (status, body)."""
+    cmd = host.run("curl -s -w '\\n%%{http_code}' %s", "http://127.0.0.1:%d%s" % (port, path))
+    body, _, status = cmd.stdout.rpartition("\n")
+    return int(status or 0), body
+
+
+def answer(host, name):
+    path, port = EXPECTED[name][:2]
+    status, body = get(host, port, path)
+    assert status == 200, "%s answered %s: %s" % (name, status, body)
+    return json.loads(body)
+
+
+def daemons(host):
+    """pid -> (user, display name) of every mod_wsgi daemon process."""
+    out = host.check_output("ps -eo pid=,user:32=,args=")
+    found = {}
+    for line in out.splitlines():
+        pid, user, args = line.split(None, 2)
+        match = re.match(r"^\(wsgi:([^)]+)\)", args)
+        if match:
+            found[int(pid)] = (user, match.group(1))
+    return found
+
+
+def retired(host):
+    return host.file(RETIRED_MARK).exists
+
+
+def test_whole_config_passes_apache_check(host):
+    result = host.run("/usr/local/sbin/modwsgi-fleet-configtest")
+    assert result.rc == 0, result.stderr
+    assert "Syntax OK" in result.stderr
+    assert host.run("apache2ctl -t").rc == 0
+
+
+def test_apache_runs_event_mpm_with_mod_wsgi(host):
+    assert host.service("apache2").is_running
+    assert host.service("apache2").is_enabled
+    modules = host.check_output("apache2ctl -M 2>/dev/null")
+    assert "mpm_event_module" in modules
+    assert "wsgi_module" in modules
+
+
+def test_rendered_config_has_no_seed_mistakes(host):
+    text = host.file(CONF).content_string
+    assert text.startswith("#"), "ansible_managed header first"
+    vhosts = re.findall(r"<VirtualHost \*:(\d+)>(.*?)</VirtualHost>", text, re.S)
+    assert sorted(int(port) for port, _ in vhosts) == [80, 5000, 8080, 8774, 8778] + ([] if retired(host) else [9090])
+    for port, body in vhosts:
+        locations = re.findall(r'<Location "([^"]+)">', body)
+        aliases = re.findall(r"WSGIScriptAlias (\S+) ", body)
+        assert len(locations) == len(set(locations)), "port %s repeats a <Location>: %s" % (port, locations)
+        assert sorted(locations) == sorted(aliases), "port %s: each alias has its own <Location>" % port
+    assert not re.search("[\u201c\u201d\u2033]", text), "typographic quotes in the config"
+    assert "WSGIRestrictEmbedded On" in text
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_project_answers_with_promised_flags(host, name):
+    _, _, multithread, multiprocess, group, _ = EXPECTED[name]
+    reply = answer(host, name)
+    assert reply["project"] == name
+    assert reply["multithread"] is multithread
+    assert reply["multiprocess"] is multiprocess
+    assert reply["process_group"] == group
+    assert reply["user"] == group, "daemon runs as its group's default user"
+
+
+def test_flask_project_runs_in_its_venv(host):
+    reply = answer(host, "placement")
+    assert reply["framework"].startswith("flask")
+    assert reply["prefix"] == "/srv/wsgi/placement/venv"
+
+
+def test_all_four_rows_of_the_table_are_covered():
+    rows = {(mt, mp, procs is not None) for (_, _, mt, mp, _, procs) in EXPECTED.values()}
+    assert (True, False, True) in rows and (False, True, True) in rows
+    assert {(e[2], e[3]) for e in EXPECTED.values()} >= {(True, False), (True, True), (False, True)}
+
+
+@pytest.mark.parametrize("group", sorted({e[4] for e in EXPECTED.values()}))
+def test_daemon_processes_by_display_name_and_user(host, group):
+    expected = {e[5] for e in EXPECTED.values() if e[4] == group}.pop()
+    procs = {pid: user for pid, (user, name) in daemons(host).items() if name == group}
+    assert len(procs) == expected, "%s: %s" % (group, procs)
+    assert set(procs.values()) == {group}
+
+
+def test_shared_group_serves_both_projects_from_the_same_process(host):
+    procs = {pid for pid, (_, name) in daemons(host).items() if name == "portal"}
+    pid1 = answer(host, "project1")["pid"]
+    pid2 = answer(host, "project2")["pid"]
+    assert pid1 == pid2 and pid1 in procs
+
+
+def test_separate_groups_use_separate_processes(host):
+    all_daemons = daemons(host)
+    for name in ("site1", "site2", "keystone", "nova-api"):
+        pid = answer(host, name)["pid"]
+        assert all_daemons[pid][1] == name
+
+
+def test_paths_of_one_vhost_reach_their_own_project(host):
+    # "/" belongs to site2; "/site1" and below to site1.
+    assert answer(host, "site1")["project"] == "site1"
+    status, body = get(host, 8080, "/site1/deeper")
+    assert status == 200 and json.loads(body)["project"] == "site1"
+    status, body = get(host, 8080, "/site10")
+    assert status == 200 and json.loads(body)["project"] == "site2"
+
+
+def test_wsgi_script_source_is_not_served_as_text(host):
+    for name in EXPECTED:
+        path, port = EXPECTED[name][:2]
+        _, body = get(host, port, path)
+        assert "def application" not in body
+
+
+def test_legacy_project_present_or_retired(host):
+    path, port, multithread, multiprocess, group, _ = LEGACY
+    listening = host.socket("tcp://0.0.0.0:%d" % port).is_listening or host.socket(
+        "tcp://:::%d" % port).is_listening
+    conf = host.file(CONF).content_string
+    if retired(host):
+        assert "legacy" not in conf
+        assert not listening
+        assert "legacy" not in {name for _, name in daemons(host).values()}
+        assert get(host, port, path)[0] == 0  # connection refused
+    else:
+        assert listening
+        status, body = get(host, port, path)
+        assert status == 200
+        reply = json.loads(body)
+        assert (reply["project"], reply["multithread"], reply["multiprocess"]) == ("legacy", multithread, multiprocess)
+
+
+@pytest.mark.parametrize("port", sorted({e[1] for e in EXPECTED.values()}))
+def test_ports_listen(host, port):
+    assert host.socket("tcp://0.0.0.0:%d" % port).is_listening or host.socket("tcp://:::%d" % port).is_listening

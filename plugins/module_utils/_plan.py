@@ -1,0 +1,451 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Validate ``wsgi_projects`` and lay them out as Apache sees them.
+
+Pure logic, no Ansible imports: the ``wsgi_plan`` module is a thin wrapper.
+Every value that reaches Apache's configuration passes a whitelist here first,
+so that inventory data can only ever be rendered as data. Each error names the
+project and the field.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+MAX_PROCESSES = 256
+MAX_THREADS = 250
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ACCOUNT_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+FS_PATH_RE = re.compile(r"^(/[A-Za-z0-9_.+@-]+)+$")
+URL_PATH_RE = re.compile(r"^/([A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)*)?$")
+HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+SERVER_NAME_RE = re.compile(r"^(\*\.)?%s(\.%s)*$" % (HOST_LABEL, HOST_LABEL))
+OPTION_VALUE_RE = re.compile(r"^[A-Za-z0-9_./:,@+-]+$")
+PIP_REQUIREMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\[\],<>=!~+-]*$")
+APPLICATION_GROUP_RE = re.compile(r"^(%\{(GLOBAL|RESOURCE|SERVER)\}|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")
+
+# WSGIDaemonProcess options an inventory may pass through `options`, as
+# documented for mod_wsgi 4.9 (Debian 12). The ones this module writes itself
+# from their own fields are refused there, with the field to use instead.
+DAEMON_OPTIONS = frozenset(
+    """
+    umask lang locale chroot script-user stack-size maximum-requests
+    inactivity-timeout deadlock-timeout graceful-timeout eviction-timeout
+    restart-interval shutdown-timeout startup-timeout connect-timeout
+    socket-timeout queue-timeout request-timeout response-socket-timeout
+    header-buffer-size response-buffer-size response-buffer-size
+    receive-buffer-size send-buffer-size listen-backlog socket-user
+    cpu-time-limit cpu-priority memory-limit virtual-memory-limit
+    server-metrics supplementary-groups python-eggs
+    """.split()
+)
+OWN_FIELD_OPTIONS = {
+    "processes": "processes",
+    "threads": "threads",
+    "user": "user",
+    "group": "group",
+    "display-name": "name",
+    "home": "python_path",
+    "python-home": "python_home",
+    "python-path": "python_path",
+}
+
+PROJECT_KEYS = frozenset(
+    """
+    name state mode script source port path server_name user group
+    python_home python_path pip_packages processes threads options daemon
+    application_group pass_authorization
+    """.split()
+)
+# Fields that describe the daemon process group rather than the mount: every
+# project of a shared group must agree on them.
+GROUP_FIELDS = ("user", "group", "python_home", "python_path", "processes", "threads", "options")
+DAEMON_ONLY_FIELDS = ("daemon", "user", "group", "python_home", "python_path", "pip_packages", "processes", "threads", "options")
+
+
+class PlanError(ValueError):
+    """Bad input: the message names the project and the field."""
+
+
+def _fail(project: str, fieldname: str, why: str) -> PlanError:
+    return PlanError("project %r: field %r: %s" % (project, fieldname, why))
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One project served at one URL path of one virtual host."""
+
+    project: str
+    path: str
+    script: str
+    group: Optional[str]  # None: embedded mode
+    application_group: str
+    pass_authorization: bool
+
+    @property
+    def script_dir(self) -> str:
+        return posixpath.dirname(self.script)
+
+
+@dataclass
+class DaemonGroup:
+    """A WSGIDaemonProcess line and the projects it serves."""
+
+    name: str
+    user: str
+    group: str
+    processes: Optional[int]
+    threads: int
+    python_home: Optional[str]
+    python_path: list[str]
+    options: dict[str, Any]
+    projects: list[str] = field(default_factory=list)
+
+    @property
+    def processes_explicit(self) -> bool:
+        return self.processes is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "user": self.user,
+            "group": self.group,
+            "processes": self.processes,
+            "processes_explicit": self.processes_explicit,
+            "threads": self.threads,
+            "python_home": self.python_home,
+            "python_path": list(self.python_path),
+            "options": dict(sorted(self.options.items())),
+            "projects": sorted(self.projects),
+        }
+
+
+@dataclass
+class Plan:
+    projects: list[dict[str, Any]]
+    absent: list[str]
+    groups: list[DaemonGroup]
+    vhosts: list[dict[str, Any]]
+    listen: list[int]
+    embedded: bool
+
+    @property
+    def venvs(self) -> list[dict[str, Any]]:
+        """Virtual environments to build: each python_home with the packages its projects list."""
+        wanted: dict[str, list[str]] = {}
+        for project in self.projects:
+            if project["pip_packages"]:
+                packages = wanted.setdefault(project["python_home"], [])
+                packages.extend(p for p in project["pip_packages"] if p not in packages)
+        return [{"python_home": home, "packages": packages} for home, packages in sorted(wanted.items())]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "projects": self.projects,
+            "absent": self.absent,
+            "groups": [g.to_dict() for g in self.groups],
+            "vhosts": self.vhosts,
+            "listen": self.listen,
+            "embedded": self.embedded,
+            "venvs": self.venvs,
+            "accounts": sorted({(g.user, g.group) for g in self.groups}),
+        }
+
+
+# --------------------------------------------------------------------------
+# Field checks
+
+
+def _int(project: str, name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        else:
+            raise _fail(project, name, "must be a whole number, got %r" % (value,))
+    if not low <= value <= high:
+        raise _fail(project, name, "must be from %d to %d, got %d" % (low, high, value))
+    return value
+
+
+def _bool(project: str, name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _fail(project, name, "must be true or false, got %r" % (value,))
+
+
+def _str(project: str, name: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise _fail(project, name, "must be %s, got %r" % (what, value))
+    return value
+
+
+def _fs_path(project: str, name: str, value: Any) -> str:
+    value = _str(project, name, value, FS_PATH_RE,
+                 "an absolute path of letters, digits and _ . + @ - (no spaces or quotes)")
+    parts = value.split("/")[1:]
+    if any(part in (".", "..") for part in parts):
+        raise _fail(project, name, "must not contain '.' or '..' segments, got %r" % value)
+    return value
+
+
+def _url_path(project: str, value: Any) -> str:
+    value = _str(project, "path", value, URL_PATH_RE,
+                 "a URL path such as / or /api/v1 (letters, digits, _ . ~ -; no trailing slash)")
+    if any(part in (".", "..") for part in value.split("/")[1:]):
+        raise _fail(project, "path", "must not contain '.' or '..' segments, got %r" % value)
+    return value
+
+
+def _account(project: str, name: str, value: Any) -> str:
+    value = _str(project, name, value, ACCOUNT_RE, "a system account name such as 'keystone'")
+    if value == "root":
+        raise _fail(project, name, "must not be root: daemons run unprivileged")
+    return value
+
+
+def _options(project: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(project, "options", "must be a mapping of WSGIDaemonProcess options, got %r" % (value,))
+    checked: dict[str, Any] = {}
+    for key, val in value.items():
+        where = "options.%s" % key
+        if not isinstance(key, str) or key not in DAEMON_OPTIONS:
+            if isinstance(key, str) and key in OWN_FIELD_OPTIONS:
+                raise _fail(project, where, "is written from the project's field %r; set that instead"
+                            % OWN_FIELD_OPTIONS[key])
+            raise _fail(project, where, "is not a WSGIDaemonProcess option this role knows (known: %s)"
+                        % ", ".join(sorted(DAEMON_OPTIONS)))
+        if isinstance(val, bool):
+            raise _fail(project, where, "must be a number or a word, got %r" % (val,))
+        if isinstance(val, int):
+            if val < 0:
+                raise _fail(project, where, "must not be negative, got %d" % val)
+            checked[key] = val
+            continue
+        checked[key] = _str(project, where, val, OPTION_VALUE_RE,
+                            "a number or a word of letters, digits and _ . / : , @ + -")
+    return checked
+
+
+def _string_list(project: str, name: str, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(project, name, "must be a list, got %r" % (value,))
+    return value
+
+
+# --------------------------------------------------------------------------
+# One project
+
+
+def normalize_project(raw: Any, index: int, base_dir: str) -> dict[str, Any]:
+    """Check one entry of ``wsgi_projects`` and fill in its defaults."""
+    if not isinstance(raw, dict):
+        raise PlanError("wsgi_projects[%d]: must be a mapping, got %r" % (index, raw))
+    if "name" not in raw:
+        raise PlanError("wsgi_projects[%d]: field 'name' is required" % index)
+    name = raw["name"]
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise PlanError("wsgi_projects[%d]: field 'name': must be 1-64 letters, digits, _ . - "
+                        "starting with a letter or digit, got %r" % (index, name))
+    unknown = sorted(set(raw) - PROJECT_KEYS)
+    if unknown:
+        raise _fail(name, unknown[0], "unknown field (known: %s)" % ", ".join(sorted(PROJECT_KEYS)))
+
+    state = raw.get("state", "present")
+    if state not in ("present", "absent"):
+        raise _fail(name, "state", "must be present or absent, got %r" % (state,))
+    if state == "absent":
+        return {"name": name, "state": "absent"}
+
+    mode = raw.get("mode", "daemon")
+    if mode not in ("daemon", "embedded"):
+        raise _fail(name, "mode", "must be daemon or embedded, got %r" % (mode,))
+    if mode == "embedded":
+        for key in DAEMON_ONLY_FIELDS:
+            if raw.get(key) not in (None, [], {}):
+                raise _fail(name, key, "has no meaning with mode embedded (the app runs in Apache's own processes)")
+
+    if ("script" in raw) == ("source" in raw):
+        raise _fail(name, "script", "give exactly one of script (a path on the host) or source (a file to copy)")
+    if "source" in raw:
+        source = raw["source"]
+        if not isinstance(source, str) or not source or "\n" in source or "\x00" in source:
+            raise _fail(name, "source", "must be the path of a file on the controller, got %r" % (source,))
+        script = "%s/%s/%s.wsgi" % (base_dir, name, name)
+    else:
+        source = None
+        script = _fs_path(name, "script", raw["script"])
+
+    shared = raw.get("daemon") is not None
+    group_name = _str(name, "daemon", raw["daemon"], NAME_RE,
+                      "a daemon group name of letters, digits, _ . -") if shared else name
+
+    pip_packages = [
+        _str(name, "pip_packages[%d]" % i, req, PIP_REQUIREMENT_RE, "a pip requirement such as 'flask>=3'")
+        for i, req in enumerate(_string_list(name, "pip_packages", raw.get("pip_packages")))
+    ]
+    python_home = raw.get("python_home")
+    if python_home is not None:
+        python_home = _fs_path(name, "python_home", python_home)
+    elif pip_packages:
+        python_home = "%s/%s/venv" % (base_dir, group_name)
+
+    user = None if raw.get("user") is None else _account(name, "user", raw["user"])
+    project = {
+        "name": name,
+        "state": "present",
+        "mode": mode,
+        "script": script,
+        "source": source,
+        "port": _int(name, "port", raw.get("port", 80), 1, 65535),
+        "path": _url_path(name, raw.get("path", "/")),
+        "server_name": (None if raw.get("server_name") is None else
+                        _str(name, "server_name", raw["server_name"], SERVER_NAME_RE, "a host name")),
+        "user": user,
+        "group": None if raw.get("group") is None else _account(name, "group", raw["group"]),
+        "python_home": python_home,
+        "python_path": [_fs_path(name, "python_path[%d]" % i, p)
+                        for i, p in enumerate(_string_list(name, "python_path", raw.get("python_path")))],
+        "pip_packages": pip_packages,
+        "processes": (None if raw.get("processes") is None else
+                      _int(name, "processes", raw["processes"], 1, MAX_PROCESSES)),
+        "threads": (None if raw.get("threads") is None else
+                    _int(name, "threads", raw["threads"], 1, MAX_THREADS)),
+        "options": _options(name, raw.get("options")),
+        "daemon": group_name if mode == "daemon" else None,
+        "application_group": _str(
+            name, "application_group",
+            raw.get("application_group", "%{RESOURCE}" if shared or mode == "embedded" else "%{GLOBAL}"),
+            APPLICATION_GROUP_RE, "%{GLOBAL}, %{RESOURCE}, %{SERVER} or a plain name"),
+        "pass_authorization": _bool(name, "pass_authorization", raw.get("pass_authorization", False)),
+    }
+    return project
+
+
+# --------------------------------------------------------------------------
+# The whole host
+
+
+def _build_group(name: str, members: list[dict[str, Any]], default_threads: int) -> DaemonGroup:
+    """One daemon group from the projects that use it; they must agree on its settings."""
+    chosen: dict[str, tuple[Any, str]] = {}
+    for project in members:
+        for key in GROUP_FIELDS:
+            value = project[key]
+            if value in (None, [], {}):
+                continue
+            if key in chosen and chosen[key][0] != value:
+                raise _fail(project["name"], key,
+                            "daemon group %r is shared with project %r, which sets %s=%r; the projects "
+                            "of one group must agree (got %r)" % (name, chosen[key][1], key, chosen[key][0], value))
+            chosen.setdefault(key, (value, project["name"]))
+
+    def pick(key: str, default: Any) -> Any:
+        return chosen[key][0] if key in chosen else default
+
+    user = pick("user", name)
+    where = members[0]["name"] if "user" not in chosen else chosen["user"][1]
+    if not ACCOUNT_RE.match(user):
+        raise _fail(where, "user", "defaults to the daemon group name %r, which is no valid account name: "
+                    "set user" % name)
+    return DaemonGroup(
+        name=name, user=user, group=pick("group", user),
+        processes=pick("processes", None), threads=pick("threads", default_threads),
+        python_home=pick("python_home", None), python_path=pick("python_path", []),
+        options=pick("options", {}), projects=sorted(p["name"] for p in members),
+    )
+
+
+def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: int = 15,
+               reserved_ports: Optional[list[int]] = None) -> Plan:
+    """Check every project, then lay out daemon groups, vhosts and ports."""
+    if raw_projects is None:
+        raw_projects = []
+    if not isinstance(raw_projects, list):
+        raise PlanError("wsgi_projects: must be a list of projects, got %r" % (raw_projects,))
+    if not FS_PATH_RE.match(base_dir) or ".." in base_dir.split("/"):
+        raise PlanError("wsgi_base_dir: must be an absolute path, got %r" % (base_dir,))
+    reserved = set(reserved_ports or [])
+
+    seen: dict[str, int] = {}
+    projects: list[dict[str, Any]] = []
+    absent: list[str] = []
+    for index, raw in enumerate(raw_projects):
+        project = normalize_project(raw, index, base_dir)
+        if project["name"] in seen:
+            raise _fail(project["name"], "name", "is given twice (entries %d and %d)"
+                        % (seen[project["name"]], index))
+        seen[project["name"]] = index
+        if project["state"] == "absent":
+            absent.append(project["name"])
+        else:
+            projects.append(project)
+    projects.sort(key=lambda p: p["name"])
+
+    members: dict[str, list[dict[str, Any]]] = {}
+    for project in projects:
+        if project["mode"] == "daemon":
+            members.setdefault(project["daemon"], []).append(project)
+    groups = {name: _build_group(name, group, default_threads) for name, group in members.items()}
+    for project in projects:
+        if project["mode"] == "daemon":
+            group = groups[project["daemon"]]
+            project.update(user=group.user, group=group.group, python_home=group.python_home)
+
+    routes: dict[tuple[int, str, str], str] = {}
+    vhosts: dict[tuple[int, str], list[Mount]] = {}
+    for project in projects:
+        key = (project["port"], project["server_name"] or "", project["path"])
+        if key in routes:
+            raise _fail(project["name"], "path", "port %d%s path %s is already served by project %r" % (
+                key[0], " server_name %s" % key[1] if key[1] else "", key[2], routes[key]))
+        routes[key] = project["name"]
+        vhosts.setdefault(key[:2], []).append(Mount(
+            project=project["name"], path=project["path"], script=project["script"],
+            group=project["daemon"], application_group=project["application_group"],
+            pass_authorization=project["pass_authorization"],
+        ))
+
+    vhost_list = []
+    for (port, server_name), mounts in sorted(vhosts.items()):
+        # Aliases match first come, first served: longer paths first. <Location>
+        # sections merge in order, the later winning: shorter paths first.
+        ordered = sorted(mounts, key=lambda m: (-len(m.path), m.path))
+        vhost_list.append({
+            "port": port,
+            "server_name": server_name or None,
+            "mounts": [dict(m.__dict__, script_dir=m.script_dir) for m in ordered],
+        })
+
+    return Plan(
+        projects=projects,
+        absent=sorted(absent),
+        groups=[groups[name] for name in sorted(groups)],
+        vhosts=vhost_list,
+        listen=sorted({p["port"] for p in projects} - reserved),
+        embedded=any(p["mode"] == "embedded" for p in projects),
+    )
+
+
+def promised_flags(processes: Optional[int], threads: int) -> dict[str, Any]:
+    """What a daemon-mode app sees in its environ, per the source document's table."""
+    multiprocess = processes is not None
+    multithread = threads > 1
+    if not multithread:
+        mode = "prefork"
+    elif (processes or 1) > 1:
+        mode = "worker"
+    else:
+        mode = "winnt"
+    return {"multithread": multithread, "multiprocess": multiprocess, "mode": mode}

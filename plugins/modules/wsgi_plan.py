@@ -1,0 +1,248 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: wsgi_plan
+short_description: Validate WSGI projects and lay out their daemon groups, virtual hosts and ports
+version_added: 0.1.0
+description:
+  - Checks every entry of a list of WSGI projects (the C(wsgi_projects) variable of the
+    C(modwsgi.fleet.wsgi) role) against a whitelist of names, paths, ports and
+    C(WSGIDaemonProcess) options, so that inventory data only ever reaches Apache as data.
+  - Each error names the project and the field, and nothing on the host is changed.
+  - Lays the projects out as Apache sees them, one daemon process group per project or a
+    shared one where projects name the same C(daemon), one virtual host per
+    port (and server name), mounts ordered so that each path reaches its own project.
+  - The role renders its configuration from the returned plan.
+author:
+  - modwsgi.fleet maintainers (!UNKNOWN)
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads its arguments; it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is nothing to show.
+  idempotent:
+    support: full
+    description: The same projects always give the same plan.
+options:
+  projects:
+    description:
+      - The projects, as documented for the C(wsgi_projects) variable of the C(modwsgi.fleet.wsgi) role.
+      - Each entry is checked here, field by field, rather than by the argument spec, so that the
+        error can name the project.
+    type: list
+    elements: raw
+    required: true
+  base_dir:
+    description:
+      - Directory under which each project copied from C(source) gets its own folder.
+    type: str
+    default: /srv/wsgi
+  default_threads:
+    description:
+      - Threads of a daemon group whose projects do not set any.
+    type: int
+    default: 15
+  reserved_ports:
+    description:
+      - Ports another configuration already listens on; no C(Listen) line is planned for them.
+    type: list
+    elements: int
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: Check the projects and plan their Apache layout
+  modwsgi.fleet.wsgi_plan:
+    projects:
+      - name: keystone
+        script: /usr/bin/keystone-wsgi-public
+        port: 5000
+        processes: 4
+        threads: 1
+      - name: project1
+        source: files/project1.wsgi
+        daemon: portal
+        path: /project1
+      - name: project2
+        source: files/project2.wsgi
+        daemon: portal
+        path: /project2
+  register: plan
+"""
+
+RETURN = r"""
+projects:
+  description: The present projects with every default filled in, sorted by name.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - name: keystone
+      state: present
+      mode: daemon
+      script: /usr/bin/keystone-wsgi-public
+      source: null
+      port: 5000
+      path: /
+      server_name: null
+      user: keystone
+      group: keystone
+      python_home: null
+      python_path: []
+      pip_packages: []
+      processes: 4
+      threads: 1
+      options: {}
+      daemon: keystone
+      application_group: "%{GLOBAL}"
+      pass_authorization: false
+absent:
+  description: Names of the projects whose C(state) is C(absent).
+  returned: success
+  type: list
+  elements: str
+  sample: [retired]
+groups:
+  description: One entry per C(WSGIDaemonProcess) line, sorted by name.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Daemon group name, also its processes' display name C((wsgi:NAME)).
+      type: str
+    user:
+      description: Account the daemons run as.
+      type: str
+    group:
+      description: Group the daemons run as.
+      type: str
+    processes:
+      description: Processes, or null when C(processes=) is not written (one process, and the app sees C(wsgi.multiprocess) false).
+      type: int
+    processes_explicit:
+      description: Whether C(processes=) is written.
+      type: bool
+    threads:
+      description: Threads per process.
+      type: int
+    python_home:
+      description: Virtual environment of the group, or null.
+      type: str
+    python_path:
+      description: Extra module search paths.
+      type: list
+      elements: str
+    options:
+      description: Further C(WSGIDaemonProcess) options.
+      type: dict
+    projects:
+      description: Names of the projects served by the group.
+      type: list
+      elements: str
+  sample:
+    - name: portal
+      user: portal
+      group: portal
+      processes: null
+      processes_explicit: false
+      threads: 15
+      python_home: null
+      python_path: []
+      options: {}
+      projects: [project1, project2]
+vhosts:
+  description: One entry per virtual host, by port then server name.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    port:
+      description: Port of the virtual host.
+      type: int
+    server_name:
+      description: Its C(ServerName), or null for any name.
+      type: str
+    mounts:
+      description:
+        - The projects it serves, longest path first (the order C(WSGIScriptAlias) needs).
+        - Each has C(project), C(path), C(script), C(script_dir), C(group) (null in embedded mode),
+          C(application_group) and C(pass_authorization).
+      type: list
+      elements: dict
+  sample:
+    - port: 80
+      server_name: null
+      mounts:
+        - project: project1
+          path: /project1
+          script: /srv/wsgi/project1/project1.wsgi
+          script_dir: /srv/wsgi/project1
+          group: portal
+          application_group: "%{RESOURCE}"
+          pass_authorization: false
+listen:
+  description: Ports that need a C(Listen) line, without O(reserved_ports).
+  returned: success
+  type: list
+  elements: int
+  sample: [80, 5000]
+embedded:
+  description: Whether any project runs in embedded mode (then C(WSGIRestrictEmbedded) stays off).
+  returned: success
+  type: bool
+  sample: false
+venvs:
+  description: Virtual environments to build, each with the pip requirements of the projects that use it.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - python_home: /srv/wsgi/placement/venv
+      packages: [flask]
+accounts:
+  description: The distinct user and group pairs the daemon groups run as.
+  returned: success
+  type: list
+  elements: list
+  sample: [[keystone, keystone]]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            projects=dict(type="list", elements="raw", required=True),
+            base_dir=dict(type="str", default="/srv/wsgi"),
+            default_threads=dict(type="int", default=15),
+            reserved_ports=dict(type="list", elements="int", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        plan = build_plan(
+            module.params["projects"],
+            base_dir=module.params["base_dir"],
+            default_threads=module.params["default_threads"],
+            reserved_ports=module.params["reserved_ports"],
+        )
+    except PlanError as exc:
+        module.fail_json(msg="Invalid wsgi_projects: %s" % exc)
+    module.exit_json(changed=False, **plan.to_dict())
+
+
+if __name__ == "__main__":
+    main()
