@@ -26,7 +26,8 @@ ACCOUNT_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 FS_PATH_RE = re.compile(r"^(/[A-Za-z0-9_.+@-]+)+$")
 URL_PATH_RE = re.compile(r"^/([A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)*)?$")
 HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-SERVER_NAME_RE = re.compile(r"^(\*\.)?%s(\.%s)*$" % (HOST_LABEL, HOST_LABEL))
+# A ServerName is compared literally, so no wildcards.
+SERVER_NAME_RE = re.compile(r"^%s(\.%s)*$" % (HOST_LABEL, HOST_LABEL))
 OPTION_VALUE_RE = re.compile(r"^[A-Za-z0-9_./:,@+-]+$")
 PIP_REQUIREMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\[\],<>=!~+-]*$")
 APPLICATION_GROUP_RE = re.compile(r"^(%\{(GLOBAL|RESOURCE|SERVER)\}|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")
@@ -40,7 +41,7 @@ DAEMON_OPTIONS = frozenset(
     inactivity-timeout deadlock-timeout graceful-timeout eviction-timeout
     restart-interval shutdown-timeout startup-timeout connect-timeout
     socket-timeout queue-timeout request-timeout response-socket-timeout
-    header-buffer-size response-buffer-size response-buffer-size
+    header-buffer-size response-buffer-size home
     receive-buffer-size send-buffer-size listen-backlog socket-user
     cpu-time-limit cpu-priority memory-limit virtual-memory-limit
     server-metrics supplementary-groups python-eggs
@@ -52,7 +53,6 @@ OWN_FIELD_OPTIONS = {
     "user": "user",
     "group": "group",
     "display-name": "name",
-    "home": "python_path",
     "python-home": "python_home",
     "python-path": "python_path",
 }
@@ -61,13 +61,17 @@ PROJECT_KEYS = frozenset(
     """
     name state mode script source port path server_name user group
     python_home python_path pip_packages processes threads options daemon
-    application_group pass_authorization
+    application_group pass_authorization sizing
     """.split()
 )
+# Metadata a project may give for modwsgi.fleet.wsgi_sizing; the values are
+# checked there, the keys here.
+SIZING_KEYS = frozenset("thread_safe cpu_ms wait_ms rss_mb peak_rps weight".split())
 # Fields that describe the daemon process group rather than the mount: every
 # project of a shared group must agree on them.
 GROUP_FIELDS = ("user", "group", "python_home", "python_path", "processes", "threads", "options")
-DAEMON_ONLY_FIELDS = ("daemon", "user", "group", "python_home", "python_path", "pip_packages", "processes", "threads", "options")
+DAEMON_ONLY_FIELDS = ("daemon", "user", "group", "python_home", "python_path", "pip_packages", "processes", "threads",
+                      "options", "sizing")
 
 
 class PlanError(ValueError):
@@ -107,6 +111,19 @@ class DaemonGroup:
     python_path: list[str]
     options: dict[str, Any]
     projects: list[str] = field(default_factory=list)
+    threads_explicit: bool = False
+    sizing: Optional[dict[str, Any]] = None
+
+    def sizing_request(self) -> Optional[dict[str, Any]]:
+        """The entry for wsgi_sizing, or None when no project of the group gives metadata."""
+        if self.sizing is None:
+            return None
+        request = dict(self.sizing, name=self.name)
+        if self.processes is not None:
+            request["processes"] = self.processes
+        if self.threads_explicit:
+            request["threads"] = self.threads
+        return request
 
     @property
     def processes_explicit(self) -> bool:
@@ -124,6 +141,7 @@ class DaemonGroup:
             "python_path": list(self.python_path),
             "options": dict(sorted(self.options.items())),
             "projects": sorted(self.projects),
+            "sized": self.sizing is not None,
         }
 
 
@@ -155,6 +173,8 @@ class Plan:
             "listen": self.listen,
             "embedded": self.embedded,
             "venvs": self.venvs,
+            "sizing": [r for r in (g.sizing_request() for g in self.groups) if r is not None],
+            "unsized_capacity": sum((g.processes or 1) * g.threads for g in self.groups if g.sizing is None),
             "accounts": sorted({(g.user, g.group) for g in self.groups}),
         }
 
@@ -165,7 +185,7 @@ class Plan:
 
 def _int(project: str, name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip(" ")):
             value = int(value)
         else:
             raise _fail(project, name, "must be a whole number, got %r" % (value,))
@@ -181,7 +201,8 @@ def _bool(project: str, name: str, value: Any) -> bool:
 
 
 def _str(project: str, name: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    # fullmatch: "$" would let a trailing newline through.
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise _fail(project, name, "must be %s, got %r" % (what, value))
     return value
 
@@ -224,6 +245,9 @@ def _options(project: str, value: Any) -> dict[str, Any]:
                             % OWN_FIELD_OPTIONS[key])
             raise _fail(project, where, "is not a WSGIDaemonProcess option this role knows (known: %s)"
                         % ", ".join(sorted(DAEMON_OPTIONS)))
+        if key == "home":
+            checked[key] = _fs_path(project, where, val)
+            continue
         if isinstance(val, bool):
             raise _fail(project, where, "must be a number or a word, got %r" % (val,))
         if isinstance(val, int):
@@ -234,6 +258,17 @@ def _options(project: str, value: Any) -> dict[str, Any]:
         checked[key] = _str(project, where, val, OPTION_VALUE_RE,
                             "a number or a word of letters, digits and _ . / : , @ + -")
     return checked
+
+
+def _sizing(project: str, value: Any) -> Optional[dict[str, Any]]:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _fail(project, "sizing", "must be a mapping of %s, got %r" % (", ".join(sorted(SIZING_KEYS)), value))
+    for key in value:
+        if key not in SIZING_KEYS:
+            raise _fail(project, "sizing.%s" % key, "unknown field (known: %s)" % ", ".join(sorted(SIZING_KEYS)))
+    return dict(value)
 
 
 def _string_list(project: str, name: str, value: Any) -> list[Any]:
@@ -255,7 +290,7 @@ def normalize_project(raw: Any, index: int, base_dir: str) -> dict[str, Any]:
     if "name" not in raw:
         raise PlanError("wsgi_projects[%d]: field 'name' is required" % index)
     name = raw["name"]
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise PlanError("wsgi_projects[%d]: field 'name': must be 1-64 letters, digits, _ . - "
                         "starting with a letter or digit, got %r" % (index, name))
     unknown = sorted(set(raw) - PROJECT_KEYS)
@@ -298,8 +333,6 @@ def normalize_project(raw: Any, index: int, base_dir: str) -> dict[str, Any]:
     python_home = raw.get("python_home")
     if python_home is not None:
         python_home = _fs_path(name, "python_home", python_home)
-    elif pip_packages:
-        python_home = "%s/%s/venv" % (base_dir, group_name)
 
     user = None if raw.get("user") is None else _account(name, "user", raw["user"])
     project = {
@@ -310,8 +343,10 @@ def normalize_project(raw: Any, index: int, base_dir: str) -> dict[str, Any]:
         "source": source,
         "port": _int(name, "port", raw.get("port", 80), 1, 65535),
         "path": _url_path(name, raw.get("path", "/")),
+        # Apache compares host names without regard to case.
         "server_name": (None if raw.get("server_name") is None else
-                        _str(name, "server_name", raw["server_name"], SERVER_NAME_RE, "a host name")),
+                        _str(name, "server_name", raw["server_name"], SERVER_NAME_RE,
+                             "a host name such as api.example.com (no wildcards)").lower()),
         "user": user,
         "group": None if raw.get("group") is None else _account(name, "group", raw["group"]),
         "python_home": python_home,
@@ -329,6 +364,7 @@ def normalize_project(raw: Any, index: int, base_dir: str) -> dict[str, Any]:
             raw.get("application_group", "%{RESOURCE}" if shared or mode == "embedded" else "%{GLOBAL}"),
             APPLICATION_GROUP_RE, "%{GLOBAL}, %{RESOURCE}, %{SERVER} or a plain name"),
         "pass_authorization": _bool(name, "pass_authorization", raw.get("pass_authorization", False)),
+        "sizing": _sizing(name, raw.get("sizing")),
     }
     return project
 
@@ -337,7 +373,7 @@ def normalize_project(raw: Any, index: int, base_dir: str) -> dict[str, Any]:
 # The whole host
 
 
-def _build_group(name: str, members: list[dict[str, Any]], default_threads: int) -> DaemonGroup:
+def _build_group(name: str, members: list[dict[str, Any]], default_threads: int, base_dir: str) -> DaemonGroup:
     """One daemon group from the projects that use it; they must agree on its settings."""
     chosen: dict[str, tuple[Any, str]] = {}
     for project in members:
@@ -354,16 +390,23 @@ def _build_group(name: str, members: list[dict[str, Any]], default_threads: int)
     def pick(key: str, default: Any) -> Any:
         return chosen[key][0] if key in chosen else default
 
+    sized = [p for p in members if p["sizing"] is not None]
+    if len(sized) > 1:
+        raise _fail(sized[1]["name"], "sizing", "daemon group %r is sized from project %r already; give the "
+                    "group's metadata on one of its projects" % (name, sized[0]["name"]))
     user = pick("user", name)
     where = members[0]["name"] if "user" not in chosen else chosen["user"][1]
-    if not ACCOUNT_RE.match(user):
-        raise _fail(where, "user", "defaults to the daemon group name %r, which is no valid account name: "
-                    "set user" % name)
+    if not ACCOUNT_RE.fullmatch(user) or user == "root":
+        raise _fail(where, "user", "defaults to the daemon group name %r, which is no valid account name "
+                    "for a daemon: set user" % name)
     return DaemonGroup(
         name=name, user=user, group=pick("group", user),
         processes=pick("processes", None), threads=pick("threads", default_threads),
-        python_home=pick("python_home", None), python_path=pick("python_path", []),
+        python_home=pick("python_home", "%s/%s/venv" % (base_dir, name)
+                         if any(p["pip_packages"] for p in members) else None),
+        python_path=pick("python_path", []),
         options=pick("options", {}), projects=sorted(p["name"] for p in members),
+        threads_explicit="threads" in chosen, sizing=sized[0]["sizing"] if sized else None,
     )
 
 
@@ -374,7 +417,7 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
         raw_projects = []
     if not isinstance(raw_projects, list):
         raise PlanError("wsgi_projects: must be a list of projects, got %r" % (raw_projects,))
-    if not FS_PATH_RE.match(base_dir) or ".." in base_dir.split("/"):
+    if not isinstance(base_dir, str) or not FS_PATH_RE.fullmatch(base_dir) or ".." in base_dir.split("/"):
         raise PlanError("wsgi_base_dir: must be an absolute path, got %r" % (base_dir,))
     reserved = set(reserved_ports or [])
 
@@ -397,7 +440,7 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
     for project in projects:
         if project["mode"] == "daemon":
             members.setdefault(project["daemon"], []).append(project)
-    groups = {name: _build_group(name, group, default_threads) for name, group in members.items()}
+    groups = {name: _build_group(name, group, default_threads, base_dir) for name, group in members.items()}
     for project in projects:
         if project["mode"] == "daemon":
             group = groups[project["daemon"]]

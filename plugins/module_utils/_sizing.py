@@ -583,8 +583,13 @@ def size_projects(
     projects: Sequence[Mapping[str, Any]],
     host: Host | Mapping[str, Any],
     reserve_memory_mb: int = DEFAULT_RESERVE_MB,
+    other_capacity: int = 0,
 ) -> SizingResult:
     """Size every project's daemon group and the Apache front end.
+
+    ``other_capacity`` counts the concurrent requests of daemon groups on the
+    same host that are not sized here (explicit settings, no metadata): the
+    front end must cover them too.
 
     ``projects`` are plain dicts with the keys in :data:`PROJECT_FIELDS`
     (None means not given); ``host`` is a :class:`Host` or a dict with
@@ -592,6 +597,8 @@ def size_projects(
     not depend on the order of ``projects``. Raises :class:`SizingError`.
     """
     specs = sorted(validate_projects(projects), key=lambda s: s.name)
+    if isinstance(other_capacity, bool) or not isinstance(other_capacity, int) or other_capacity < 0:
+        raise SizingError("other_capacity: must be a whole number >= 0 (got %r)" % (other_capacity,))
     checked_host, reserve = validate_host(host, reserve_memory_mb)
     budget_mb = checked_host.memory_mb - reserve
     total_weight = sum(s.weight for s in specs)
@@ -606,7 +613,7 @@ def size_projects(
     sized = tuple(_finish(spec, demands[spec.name], counts[spec.name]) for spec in specs)
     warnings.extend(_shortfalls(sized))
     warnings.extend(_cpu_overcommit(sized, checked_host))
-    apache = size_apache(sum(p.capacity for p in sized))
+    apache = size_apache(sum(p.capacity for p in sized) + other_capacity)
     result = SizingResult(
         host=checked_host,
         reserve_memory_mb=reserve,

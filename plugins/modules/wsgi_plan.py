@@ -150,6 +150,9 @@ groups:
       description: Names of the projects served by the group.
       type: list
       elements: str
+    sized:
+      description: Whether a project of the group gives C(sizing) metadata (then M(modwsgi.fleet.wsgi_sizing) sizes it).
+      type: bool
   sample:
     - name: portal
       user: portal
@@ -161,6 +164,7 @@ groups:
       python_path: []
       options: {}
       projects: [project1, project2]
+      sized: false
 vhosts:
   description: One entry per virtual host, by port then server name.
   returned: success
@@ -210,6 +214,23 @@ venvs:
   sample:
     - python_home: /srv/wsgi/placement/venv
       packages: [flask]
+sizing:
+  description:
+    - One entry per daemon group whose projects give C(sizing) metadata, ready for
+      M(modwsgi.fleet.wsgi_sizing) (named after the group; explicit processes and threads included).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - name: glance
+      cpu_ms: 20
+      wait_ms: 60
+      rss_mb: 80
+unsized_capacity:
+  description: Concurrent requests (processes x threads) of the daemon groups that are not sized.
+  returned: success
+  type: int
+  sample: 40
 accounts:
   description: The distinct user and group pairs the daemon groups run as.
   returned: success

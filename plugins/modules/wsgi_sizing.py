@@ -56,6 +56,12 @@ options:
         cache. The daemon processes share the rest, the budget.
     type: int
     default: 1024
+  other_capacity:
+    description:
+      - Concurrent requests (processes x threads) of the host's other daemon groups, those not
+        sized here. The Apache front end is sized to cover them as well.
+    type: int
+    default: 0
   projects:
     description:
       - The WSGI projects served by this host, one daemon process group each.
@@ -414,6 +420,7 @@ ARGUMENT_SPEC = dict(
         ),
     ),
     reserve_memory_mb=dict(type="int", default=DEFAULT_RESERVE_MB),
+    other_capacity=dict(type="int", default=0),
     projects=dict(type="list", elements="raw", required=True),
 )
 
@@ -424,7 +431,7 @@ def main():
     params = module.params
     try:
         host = params["host"] if params["host"] is not None else gather_host()
-        result = size_projects(params["projects"], host, params["reserve_memory_mb"])
+        result = size_projects(params["projects"], host, params["reserve_memory_mb"], params["other_capacity"])
     except SizingError as exc:
         module.fail_json(msg=str(exc))
     else:

@@ -5,7 +5,10 @@ that sets the project `legacy` absent (the mark file tells which).
 """
 
 import json
+import os
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +26,7 @@ EXPECTED = {
     "nova-api": ("/", 8774, False, True, "nova-api", 5),  # processes=5 threads=1
     "placement": ("/", 8778, True, True, "placement", 2),  # Flask, processes=2 threads=4
 }
+SIZED = "glance"
 LEGACY = ("/", 9090, True, False, "legacy", 1)
 RETIRED_MARK = "/var/tmp/molecule-legacy-retired"
 CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
@@ -77,14 +81,16 @@ def test_rendered_config_has_no_seed_mistakes(host):
     text = host.file(CONF).content_string
     assert text.startswith("#"), "ansible_managed header first"
     vhosts = re.findall(r"<VirtualHost \*:(\d+)>(.*?)</VirtualHost>", text, re.S)
-    assert sorted(int(port) for port, _ in vhosts) == [80, 5000, 8080, 8774, 8778] + ([] if retired(host) else [9090])
+    expected_ports = {e[1] for e in EXPECTED.values()} | {9292} | ({9393} if retired(host) else {LEGACY[1]})
+    assert sorted(int(port) for port, _ in vhosts) == sorted(expected_ports)
     for port, body in vhosts:
         locations = re.findall(r'<Location "([^"]+)">', body)
         aliases = re.findall(r"WSGIScriptAlias (\S+) ", body)
         assert len(locations) == len(set(locations)), "port %s repeats a <Location>: %s" % (port, locations)
         assert sorted(locations) == sorted(aliases), "port %s: each alias has its own <Location>" % port
     assert not re.search("[\u201c\u201d\u2033]", text), "typographic quotes in the config"
-    assert "WSGIRestrictEmbedded On" in text
+    # The side effect adds an embedded project: only then is embedded mode allowed.
+    assert ("WSGIRestrictEmbedded Off" if retired(host) else "WSGIRestrictEmbedded On") in text
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -148,6 +154,35 @@ def test_wsgi_script_source_is_not_served_as_text(host):
         assert "def application" not in body
 
 
+def test_sized_project_runs_as_sized(host):
+    """glance sets no processes/threads: wsgi_sizing chose them, the app sees what they promise."""
+    line = re.search(r"^WSGIDaemonProcess glance (.*)$", host.file(CONF).content_string, re.M).group(1)
+    options = dict(item.split("=", 1) for item in line.split())
+    processes = int(options.get("processes", 1))
+    threads = int(options["threads"])
+    assert (processes, threads) != (1, 15), "the defaults, not a sizing"
+    procs = [pid for pid, (user, name) in daemons(host).items() if name == SIZED]
+    assert len(procs) == processes
+    status, body = get(host, 9292, "/")
+    reply = json.loads(body)
+    assert status == 200 and reply["project"] == SIZED
+    assert reply["multithread"] is (threads > 1)
+    assert reply["multiprocess"] is ("processes" in options)
+
+
+def test_front_end_covers_every_daemon_thread(host):
+    text = host.file("/etc/apache2/modwsgi-fleet/wsgi-mpm.conf").content_string
+    workers = int(re.search(r"MaxRequestWorkers (\d+)", text).group(1))
+    limit = int(re.search(r"ServerLimit (\d+)", text).group(1))
+    per_child = int(re.search(r"ThreadsPerChild (\d+)", text).group(1))
+    capacity = 0
+    for line in re.findall(r"^WSGIDaemonProcess .*$", host.file(CONF).content_string, re.M):
+        options = dict(item.split("=", 1) for item in line.split()[2:])
+        capacity += int(options.get("processes", 1)) * int(options["threads"])
+    assert workers >= capacity
+    assert workers <= limit * per_child and workers % per_child == 0
+
+
 def test_legacy_project_present_or_retired(host):
     path, port, multithread, multiprocess, group, _ = LEGACY
     listening = host.socket("tcp://0.0.0.0:%d" % port).is_listening or host.socket(
@@ -166,6 +201,69 @@ def test_legacy_project_present_or_retired(host):
         assert (reply["project"], reply["multithread"], reply["multiprocess"]) == ("legacy", multithread, multiprocess)
 
 
+def test_embedded_project_runs_in_apache_itself(host):
+    """Added by the side effect: mode embedded, served by Apache's own (event MPM) children."""
+    status, body = get(host, 9393, "/")
+    if not retired(host):
+        assert status == 0  # not configured yet: nothing listens
+        return
+    reply = json.loads(body)
+    assert status == 200 and reply["project"] == "tiny"
+    assert reply["process_group"] == ""
+    assert reply["multithread"] is True and reply["multiprocess"] is True
+    assert reply["pid"] not in daemons(host)
+    assert host.process.get(pid=reply["pid"]).user == "www-data"
+
+
 @pytest.mark.parametrize("port", sorted({e[1] for e in EXPECTED.values()}))
 def test_ports_listen(host, port):
     assert host.socket("tcp://0.0.0.0:%d" % port).is_listening or host.socket("tcp://:::%d" % port).is_listening
+
+
+# Bad input: the play fails before anything on the host changes, naming the
+# project and the field. Each case is the example's projects with one entry
+# spoiled, passed as extra vars to the real playbook.
+BAD_INPUT = {
+    "unknown key": ({"name": "bad", "source": "examples/hello.wsgi", "port": 7001, "colour": "red"},
+                    "project 'bad': field 'colour'"),
+    "name with a space": ({"name": "bad project", "source": "examples/hello.wsgi", "port": 7001},
+                          "field 'name'"),
+    "name with a newline": ({"name": "bad\nproject", "source": "examples/hello.wsgi", "port": 7001},
+                            "field 'name'"),
+    "relative path": ({"name": "bad", "script": "srv/bad.wsgi", "port": 7001}, "project 'bad': field 'script'"),
+    "same port and path": ({"name": "bad", "source": "examples/hello.wsgi", "port": 5000},
+                           "field 'path': port 5000 path / is already served by project 'bad'"),
+}
+
+
+def _state(host):
+    """What a failed run must leave as it was: config files, listeners, daemons, accounts."""
+    return (
+        host.check_output("sha256sum /etc/apache2/modwsgi-fleet/*.conf /etc/apache2/ports.conf"),
+        host.check_output("cat /run/apache2/apache2.pid"),
+        sorted(daemons(host)),
+        host.check_output("getent passwd | sort | sha256sum"),
+        host.check_output("ls -la /srv/wsgi"),
+    )
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_fails_before_anything_changes(host, case, tmp_path):
+    bad, message = BAD_INPUT[case]
+    repo = Path(__file__).resolve().parents[3]
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    listed = subprocess.run(
+        ["ansible-inventory", "-i", inventory, "--host", "modwsgi-fleet-bookworm"],
+        check=True, capture_output=True, text=True, cwd=repo)
+    projects = json.loads(listed.stdout)["wsgi_projects"] + [bad]
+    extra = tmp_path / "bad.json"
+    extra.write_text(json.dumps({"wsgi_projects": projects}))
+    before = _state(host)
+    run = subprocess.run(
+        ["ansible-playbook", "-i", inventory, "playbooks/site.yml", "-e", "@%s" % extra],
+        capture_output=True, text=True, cwd=repo,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert message in output, output[-3000:]
+    assert _state(host) == before

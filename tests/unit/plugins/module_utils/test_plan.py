@@ -1,0 +1,793 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit and property tests of the pure planning logic (plugins/module_utils/_plan.py)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any, Iterable
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import (
+    MAX_PROCESSES,
+    MAX_THREADS,
+    PlanError,
+    build_plan,
+    promised_flags,
+)
+
+PROPERTY = settings(deadline=None, max_examples=100)
+SCRIPT = "/srv/wsgi/app/app.wsgi"
+
+def project(name: str = "app", **fields: Any) -> dict[str, Any]:
+    """A valid daemon-mode project; fields set to ... are removed."""
+    raw: dict[str, Any] = {"name": name, "script": SCRIPT}
+    raw.update(fields)
+    return {k: v for k, v in raw.items() if v is not ...}
+
+
+def plan(*projects: Any, **kwargs: Any) -> dict[str, Any]:
+    return build_plan(list(projects), **kwargs).to_dict()
+
+
+def failure(*projects: Any, **kwargs: Any) -> str:
+    with pytest.raises(PlanError) as info:
+        build_plan(list(projects), **kwargs)
+    return str(info.value)
+
+
+def group(result: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [g for g in result["groups"] if g["name"] == name]
+    return found
+
+
+def one_project(result: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [p for p in result["projects"] if p["name"] == name]
+    return found
+
+
+def mount_paths(result: dict[str, Any], port: int = 80, server_name: str | None = None) -> list[str]:
+    (vhost,) = [v for v in result["vhosts"] if (v["port"], v["server_name"]) == (port, server_name)]
+    return [m["path"] for m in vhost["mounts"]]
+
+
+# --- The documented table ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("processes", "threads", "multithread", "multiprocess", "mode"),
+    [
+        (None, 25, True, False, "winnt"),
+        (1, 25, True, True, "winnt"),
+        (2, 25, True, True, "worker"),
+        (5, 1, False, True, "prefork"),
+    ],
+    ids=["threads=25", "processes=1 threads=25", "processes=2 threads=25", "processes=5 threads=1"],
+)
+def test_promised_flags_follow_the_source_document(
+    processes: int | None, threads: int, multithread: bool, multiprocess: bool, mode: str
+) -> None:
+    assert promised_flags(processes, threads) == {"multithread": multithread, "multiprocess": multiprocess, "mode": mode}
+
+
+@given(processes=st.one_of(st.none(), st.integers(1, MAX_PROCESSES)), threads=st.integers(1, MAX_THREADS))
+@PROPERTY
+def test_promised_flags_multiprocess_iff_processes_written(processes: int | None, threads: int) -> None:
+    flags = promised_flags(processes, threads)
+    assert flags["multiprocess"] is (processes is not None)
+    assert flags["multithread"] is (threads > 1)
+
+
+# --- Defaults -------------------------------------------------------------------
+
+
+def test_defaults_are_filled_in() -> None:
+    result = plan(project("keystone"))
+    assert one_project(result, "keystone") == {
+        "name": "keystone",
+        "state": "present",
+        "mode": "daemon",
+        "script": SCRIPT,
+        "source": None,
+        "port": 80,
+        "path": "/",
+        "server_name": None,
+        "user": "keystone",
+        "group": "keystone",
+        "python_home": None,
+        "python_path": [],
+        "pip_packages": [],
+        "processes": None,
+        "threads": None,
+        "options": {},
+        "daemon": "keystone",
+        "application_group": "%{GLOBAL}",
+        "pass_authorization": False,
+        **({"sizing": None} if "sizing" in one_project(result, "keystone") else {}),
+    }
+    daemon = group(result, "keystone")
+    assert (daemon["processes"], daemon["processes_explicit"], daemon["threads"]) == (None, False, 15)
+    assert (daemon["user"], daemon["group"], daemon["projects"]) == ("keystone", "keystone", ["keystone"])
+    assert result["listen"] == [80] and result["embedded"] is False and result["absent"] == []
+    assert result["venvs"] == [] and [list(a) for a in result["accounts"]] == [["keystone", "keystone"]]
+
+
+def test_default_threads_and_base_dir_are_used() -> None:
+    result = plan(project("blog", script=..., source="files/blog.wsgi"), base_dir="/opt/apps", default_threads=7)
+    assert one_project(result, "blog")["script"] == "/opt/apps/blog/blog.wsgi"
+    assert one_project(result, "blog")["source"] == "files/blog.wsgi"
+    assert group(result, "blog")["threads"] == 7
+
+
+@pytest.mark.parametrize(("given_value", "expected"), [("8080", 8080), (" 8080 ", 8080), (8080, 8080), (1, 1), (65535, 65535)])
+def test_port_accepts_whole_numbers_and_digit_strings(given_value: Any, expected: int) -> None:
+    assert plan(project(port=given_value))["listen"] == [expected]
+
+
+@pytest.mark.parametrize(("processes", "threads"), [(1, 1), (MAX_PROCESSES, MAX_THREADS), ("4", "8")])
+def test_processes_and_threads_limits_are_inclusive(processes: Any, threads: Any) -> None:
+    daemon = group(plan(project(processes=processes, threads=threads)), "app")
+    assert (daemon["processes"], daemon["threads"], daemon["processes_explicit"]) == (int(processes), int(threads), True)
+
+
+def test_user_defaults_to_group_name_and_group_to_user() -> None:
+    result = plan(project("a", daemon="portal"), project("b", daemon="portal", path="/b"), project("c", user="svc", port=81))
+    assert (group(result, "portal")["user"], group(result, "portal")["group"]) == ("portal", "portal")
+    assert (group(result, "c")["user"], group(result, "c")["group"]) == ("svc", "svc")
+    assert (one_project(result, "a")["user"], one_project(result, "b")["group"]) == ("portal", "portal")
+
+
+@pytest.mark.parametrize("name", ["Portal", "9lives", "a.b", "x" * 33])
+def test_group_name_that_is_no_account_needs_a_user(name: str) -> None:
+    message = failure(project("app", daemon=name))
+    assert message.startswith("project 'app': field 'user': ") and repr(name) in message
+    assert group(plan(project("app", daemon=name, user="svc")), name)["user"] == "svc"
+
+
+def test_group_is_explicit_when_given() -> None:
+    daemon = group(plan(project(user="svc", group="www-data")), "app")
+    assert (daemon["user"], daemon["group"]) == ("svc", "www-data")
+
+
+# --- Shared daemon groups --------------------------------------------------------
+
+
+def test_shared_group_merges_its_members_settings() -> None:
+    result = plan(
+        project("project1", daemon="portal", path="/project1", processes=1),
+        project("project2", daemon="portal", path="/project2", threads=4, options={"maximum-requests": 500}),
+        project("project3", daemon="portal", path="/project3", processes=1, python_path=["/opt/lib"]),
+    )
+    assert [g["name"] for g in result["groups"]] == ["portal"]
+    portal = group(result, "portal")
+    assert portal["projects"] == ["project1", "project2", "project3"]
+    assert (portal["processes"], portal["threads"], portal["processes_explicit"]) == (1, 4, True)
+    assert portal["options"] == {"maximum-requests": 500} and portal["python_path"] == ["/opt/lib"]
+    for name in ("project1", "project2", "project3"):
+        assert one_project(result, name)["daemon"] == "portal"
+        assert one_project(result, name)["application_group"] == "%{RESOURCE}"
+    assert {m["group"] for m in result["vhosts"][0]["mounts"]} == {"portal"}
+
+
+@pytest.mark.parametrize(
+    ("field", "first", "second"),
+    [
+        ("user", "alice", "bob"),
+        ("group", "alice", "bob"),
+        ("python_home", "/opt/venv1", "/opt/venv2"),
+        ("python_path", ["/opt/a"], ["/opt/b"]),
+        ("processes", 2, 3),
+        ("threads", 4, 5),
+        ("options", {"maximum-requests": 100}, {"maximum-requests": 200}),
+        ("options", {"maximum-requests": 100}, {"umask": "0002"}),
+    ],
+)
+def test_conflicting_group_settings_fail_naming_both_projects(field: str, first: Any, second: Any) -> None:
+    message = failure(
+        project("alpha", daemon="portal", path="/a", **{field: first}),
+        project("beta", daemon="portal", path="/b", **{field: second}),
+    )
+    assert re.match(r"^project '(alpha|beta)': field '%s': " % field, message), message
+    assert "'alpha'" in message and "'beta'" in message and "'portal'" in message
+
+
+def test_agreeing_or_silent_members_do_not_conflict() -> None:
+    result = plan(
+        project("alpha", daemon="portal", path="/a", threads=4, user="svc"),
+        project("beta", daemon="portal", path="/b", threads=4),
+        project("gamma", daemon="portal", path="/c"),
+    )
+    assert (group(result, "portal")["threads"], group(result, "portal")["user"]) == (4, "svc")
+
+
+def test_project_may_name_its_own_group() -> None:
+    result = plan(project("keystone", daemon="keystone"))
+    assert [g["name"] for g in result["groups"]] == ["keystone"]
+
+
+# --- Virtual environments and accounts ------------------------------------------
+
+
+def test_python_home_defaults_under_the_group_when_pip_packages_given() -> None:
+    result = plan(
+        project("placement", pip_packages=["flask>=2.2,<4"], port=8778),
+        project("alpha", daemon="portal", path="/a", pip_packages=["django>=4.2", "requests"]),
+        project("beta", daemon="portal", path="/b", pip_packages=["requests", "celery[redis]"]),
+        project("plain", port=9000),
+        project("own", port=9001, python_home="/opt/venvs/own", pip_packages=["flask"]),
+        base_dir="/srv/apps",
+    )
+    assert group(result, "placement")["python_home"] == "/srv/apps/placement/venv"
+    assert group(result, "portal")["python_home"] == "/srv/apps/portal/venv"
+    assert group(result, "plain")["python_home"] is None
+    assert group(result, "own")["python_home"] == "/opt/venvs/own"
+    assert result["venvs"] == [
+        {"python_home": "/opt/venvs/own", "packages": ["flask"]},
+        {"python_home": "/srv/apps/placement/venv", "packages": ["flask>=2.2,<4"]},
+        {"python_home": "/srv/apps/portal/venv", "packages": ["django>=4.2", "requests", "celery[redis]"]},
+    ]
+
+
+def test_python_home_without_packages_is_no_venv_to_build() -> None:
+    result = plan(project(python_home="/opt/venv"))
+    assert group(result, "app")["python_home"] == "/opt/venv" and result["venvs"] == []
+
+
+def test_pip_packages_go_into_the_python_home_of_the_shared_group() -> None:
+    result = plan(
+        project("alpha", daemon="portal", path="/a", python_home="/opt/venvs/portal"),
+        project("beta", daemon="portal", path="/b", pip_packages=["flask"]),
+    )
+    assert result["venvs"] == [{"python_home": "/opt/venvs/portal", "packages": ["flask"]}]
+
+
+def test_accounts_are_the_distinct_user_group_pairs() -> None:
+    result = plan(
+        project("a", user="svc", port=81),
+        project("b", user="svc", port=82),
+        project("c", user="svc", group="www-data", port=83),
+        project("d", port=84),
+    )
+    assert [tuple(a) for a in result["accounts"]] == [("d", "d"), ("svc", "svc"), ("svc", "www-data")]
+
+
+# --- Ports and mounts -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ports", "reserved", "listen"),
+    [
+        ([80, 8080, 5000], None, [80, 5000, 8080]),
+        ([80, 8080, 5000], [80, 443], [5000, 8080]),
+        ([80, 80], [], [80]),
+        ([80], [80], []),
+        ([443, 8443], [8443, 9999], [443]),
+    ],
+)
+def test_listen_is_the_projects_ports_minus_reserved(ports: list[int], reserved: Any, listen: list[int]) -> None:
+    projects = [project("p%d" % i, port=port, path="/p%d" % i) for i, port in enumerate(ports)]
+    assert plan(*projects, reserved_ports=reserved)["listen"] == listen
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ["/", "/a", "/a/b"],
+        ["/api/v1/x", "/api", "/", "/api/v1"],
+        ["/project1", "/project2", "/p"],
+        ["/site1", "/"],
+        ["/a/b/c/d", "/zzzzzzzzzz", "/b"],
+    ],
+    ids=lambda paths: ",".join(paths),
+)
+def test_mounts_are_ordered_longest_path_first(paths: list[str]) -> None:
+    result = plan(*[project("p%d" % i, path=path) for i, path in enumerate(paths)])
+    ordered = mount_paths(result)
+    assert sorted(ordered) == sorted(paths)
+    assert [len(p) for p in ordered] == sorted((len(p) for p in paths), reverse=True)
+    if "/" in paths:
+        assert ordered[-1] == "/"
+    for i, earlier in enumerate(ordered):
+        for later in ordered[i + 1:]:
+            assert not later.startswith(earlier.rstrip("/") + "/") and later != earlier
+
+
+URL_PATHS = st.lists(st.sampled_from(["a", "b", "ab", "abc"]), max_size=3).map(lambda segments: "/" + "/".join(segments))
+
+
+@given(st.sets(URL_PATHS, min_size=1, max_size=8))
+@PROPERTY
+def test_a_mount_never_comes_after_a_mount_of_its_prefix(paths: set[str]) -> None:
+    ordered = mount_paths(plan(*[project("p%d" % i, path=path) for i, path in enumerate(sorted(paths))]))
+    for i, path in enumerate(ordered):
+        prefixes = {"/"} | {path[:k] for k in range(1, len(path)) if path[k] == "/"}
+        assert not prefixes & set(ordered[:i]), (path, ordered)
+
+
+def test_vhosts_are_sorted_and_carry_the_mounts() -> None:
+    result = plan(
+        project("b", port=8080, server_name="b.example.com"),
+        project("a", port=8080, server_name="a.example.com"),
+        project("z", port=8080),
+        project("k", port=5000, pass_authorization=True, application_group="keystone"),
+    )
+    assert [(v["port"], v["server_name"]) for v in result["vhosts"]] == [
+        (5000, None), (8080, None), (8080, "a.example.com"), (8080, "b.example.com"),
+    ]
+    (mount,) = result["vhosts"][0]["mounts"]
+    assert mount == {
+        "project": "k", "path": "/", "script": SCRIPT, "script_dir": "/srv/wsgi/app", "group": "k",
+        "application_group": "keystone", "pass_authorization": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({}, {}),
+        ({"port": 8080, "path": "/api"}, {"port": "8080", "path": "/api"}),
+        ({"server_name": "a.example.com"}, {"server_name": "a.example.com"}),
+    ],
+)
+def test_route_clash_fails_naming_both_projects(first: dict[str, Any], second: dict[str, Any]) -> None:
+    message = failure(project("alpha", **first), project("beta", **second))
+    assert message.startswith("project 'beta': field 'path': ") and "'alpha'" in message
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"server_name": "a.example.com"}, {"server_name": "b.example.com"}),
+        ({"server_name": "a.example.com"}, {}),
+        ({"port": 80}, {"port": 8080}),
+        ({"path": "/x"}, {"path": "/x/y"}),
+    ],
+)
+def test_same_path_elsewhere_is_fine(first: dict[str, Any], second: dict[str, Any]) -> None:
+    result = plan(project("alpha", **first), project("beta", **second))
+    assert sorted(m["project"] for v in result["vhosts"] for m in v["mounts"]) == ["alpha", "beta"]
+
+
+def test_server_names_differing_in_case_clash() -> None:
+    message = failure(project("alpha", server_name="Example.com"), project("beta", server_name="example.com"))
+    assert "'alpha'" in message and "'beta'" in message
+
+
+# --- Absent projects ------------------------------------------------------------
+
+
+def test_absent_projects_are_listed_and_not_laid_out() -> None:
+    result = plan(
+        project("keep", port=8080),
+        {"name": "retired", "state": "absent"},
+        project("old", state="absent", port=9090, daemon="portal"),
+        {"name": "gone", "state": "absent", "script": "not even checked"},
+    )
+    assert result["absent"] == ["gone", "old", "retired"]
+    assert [p["name"] for p in result["projects"]] == ["keep"]
+    assert [g["name"] for g in result["groups"]] == ["keep"]
+    assert result["listen"] == [8080]
+    assert [m["project"] for v in result["vhosts"] for m in v["mounts"]] == ["keep"]
+
+
+def test_an_absent_project_frees_its_route() -> None:
+    result = plan(project("new"), project("old", state="absent"))
+    assert mount_paths(result) == ["/"] and result["absent"] == ["old"]
+
+
+def test_absent_project_still_needs_a_good_unique_name() -> None:
+    assert failure(project("a"), {"name": "a b", "state": "absent"}).startswith("wsgi_projects[1]: field 'name': ")
+    message = failure(project("a"), {"name": "a", "state": "absent"})
+    assert message.startswith("project 'a': field 'name': ") and re.search(r"\b0\b.*\b1\b", message), message
+
+
+# --- Embedded mode --------------------------------------------------------------
+
+
+def test_embedded_project_runs_without_a_daemon_group() -> None:
+    result = plan(project("emb", mode="embedded", path="/emb"), project("dae", path="/dae"))
+    assert result["embedded"] is True
+    assert [g["name"] for g in result["groups"]] == ["dae"]
+    emb = one_project(result, "emb")
+    assert (emb["mode"], emb["daemon"], emb["user"], emb["application_group"]) == ("embedded", None, None, "%{RESOURCE}")
+    mounts = {m["project"]: m for m in result["vhosts"][0]["mounts"]}
+    assert mounts["emb"]["group"] is None and mounts["dae"]["group"] == "dae"
+    assert [list(a) for a in result["accounts"]] == [["dae", "dae"]]
+
+
+def test_no_embedded_project_means_embedded_false() -> None:
+    assert plan(project())["embedded"] is False
+    assert plan(project(mode="daemon"), project("e", mode="embedded", state="absent"))["embedded"] is False
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("daemon", "portal"),
+        ("user", "svc"),
+        ("group", "svc"),
+        ("python_home", "/opt/venv"),
+        ("python_path", ["/opt/lib"]),
+        ("pip_packages", ["flask"]),
+        ("processes", 2),
+        ("threads", 4),
+        ("threads", 1),
+        ("options", {"maximum-requests": 10}),
+        ("sizing", {"cpu_ms": 10}),
+    ],
+)
+def test_embedded_mode_refuses_daemon_only_fields(field: str, value: Any) -> None:
+    message = failure(project("emb", mode="embedded", **{field: value}))
+    assert message.startswith("project 'emb': field '%s': " % field), message
+
+
+# --- Hostile and malformed values -------------------------------------------------
+
+TYPOGRAPHIC_CHARS = "\u201c\u201d\u2033\u2018\u2019"  # the document's “ ” ″, and ‘ ’
+
+
+def case(field: str, value: Any, label: str | None = None, drop: Iterable[str] = ()) -> Any:
+    """One hostile (field, value); label is the field the message must name."""
+    return pytest.param(field, value, label or field, tuple(drop), id="%s=%r" % (field, value))
+
+
+HOSTILE = [
+    # names: the message names the list index, as the name cannot be trusted
+    *[case("name", v) for v in [
+        "a b", "a\nb", "'a'", '"a"', "\u201ca\u201d", "<a>", "a;b", "a|b", "$(id)", "`id`", "a\x00", "../a",
+        "-a", ".a", "", "a" * 65, "%{GLOBAL}", "a/b", 123, None, True, ["a"],
+    ]],
+    case("name", "app\n"),
+    # URL paths
+    *[case("path", v) for v in [
+        "relative", "/a/", "/a b", "/a\nb", '/a"b', "/a'b", "/a\u201d", "/a\u2033", "/<a>", "/a>", "/a;b", "/a|b",
+        "/$(id)", "/`id`", "/a\x00", "/../etc", "/a/./b", "/a/..", "//a", "/%{X}", "/a?b", "/a#b", "", 5, None,
+    ]],
+    case("path", "/a\n"),
+    # the script on the host
+    *[case("script", v) for v in [
+        "app.wsgi", "srv/app.wsgi", "/srv/app/", "/srv/my app.wsgi", "/srv/a\nb.wsgi", '/srv/a".wsgi', "/srv/a'.wsgi",
+        "/srv/\u2033.wsgi", "/srv/../etc/passwd", "/srv/./app.wsgi", "/srv/$(id).wsgi", "/srv/`id`.wsgi",
+        "/srv/a;b.wsgi", "/srv/a|b.wsgi", "/srv/x\x00.wsgi", "/srv/%{X}.wsgi", "/srv/<a>.wsgi", "/", "", 5,
+    ]],
+    case("script", "/srv/app.wsgi\n"),
+    case("source", "a\nb.wsgi", drop=["script"]),
+    case("source", "a\x00.wsgi", drop=["script"]),
+    case("source", "", drop=["script"]),
+    case("source", 5, drop=["script"]),
+    # accounts
+    *[case("user", v) for v in ["root", "Root", "a b", "a\nb", "$(id)", "`id`", "a;b", "'a'", "a|b", "-a", "a" * 33, "", 0]],
+    *[case("group", v) for v in ["root", "a|b", "a b", "<a>", "\u201ca\u201d"]],
+    case("user", "root\n"),
+    # host names
+    *[case("server_name", v) for v in [
+        "a b.com", "a.com\nServerAlias evil.com", "<a.com>", "\u201ca.com\u201d", "'a.com'", "a.com;", "a_b.com",
+        "-a.com", "a-.com", "%{HTTP_HOST}", "a..com", "a.com:80", "http://a.com", "a.com/x", "a.com.", "", 5, "*",
+    ]],
+    case("server_name", "a.example.com\n"),
+    # ports, processes, threads
+    *[case("port", v) for v in [0, 65536, -1, "80a", "0x50", "", True, False, 80.0, None, [80], "8 0"]],
+    case("port", "\u00b2"),
+    *[case("processes", v) for v in [0, MAX_PROCESSES + 1, -1, "two", True, 2.5, "1e3"]],
+    *[case("threads", v) for v in [0, MAX_THREADS + 1, "many", False, 1.0]],
+    # WSGIDaemonProcess options
+    *[case("options", {"umask": v}, "options.umask") for v in [
+        "0002 evil=1", "0002\nWSGIDaemonProcess x", '"0002"', "'0002'", "\u201c0002\u201d", "%{GLOBAL}", "$(id)",
+        "`id`", "a;b", "a|b", "<a>", "", True, -1, None, 1.5, ["0002"],
+    ]],
+    case("options", {"umask": "0002\n"}, "options.umask"),
+    *[case("options", {key: 1}, "options." + key) for key in [
+        "foo", "Umask", "maximum_requests", "processes", "threads", "user", "group", "display-name",
+        "python-home", "python-path", "umask evil",
+    ]],
+    case("options", "maximum-requests=10"),
+    case("options", ["maximum-requests"]),
+    # pip requirements (never rendered into Apache, but handed to pip)
+    *[case("pip_packages", [v], "pip_packages[0]") for v in [
+        "flask\nrequests", "flask requests", "flask; os_name=='nt'", "-e git+https://x", "--index-url=http://x",
+        "$(id)", "`id`", "flask|x", "'flask'", "\u201cflask\u201d", "flask\x00", "", 5, None,
+    ]],
+    case("pip_packages", ["flask", "ok", "bad pkg"], "pip_packages[2]"),
+    case("pip_packages", ["flask\n"], "pip_packages[0]"),
+    case("pip_packages", "flask"),
+    # venv and module paths
+    *[case("python_home", v) for v in ["venv", "/opt/venv/", "/opt/my venv", "/opt/../venv", "/opt/$(id)", 5]],
+    *[case("python_path", [v], "python_path[0]") for v in ["lib", "/a:/b", "/a b", "/a\nb", "/a/../b"]],
+    case("python_path", "/opt/lib"),
+    # the remaining fields
+    *[case("application_group", v) for v in ["%{ENV:X}", "a b", "%{GLOBAL}x", "'x'", "$(id)", "", 5]],
+    case("application_group", "%{GLOBAL}\n"),
+    *[case("pass_authorization", v) for v in ["yes", "true", 1, 0, None]],
+    *[case("daemon", v) for v in ["a b", "a\nb", "../x", "<x>", "", 5]],
+    case("state", "gone"),
+    case("state", None),
+    case("mode", "wsgi"),
+    case("mode", None),
+    # fields that do not exist
+    *[case(key, "x") for key in ["nmae", "WSGIDaemonProcess", "processes ", "Path", "listen"]],
+    # sizing metadata: the keys are checked here, the values by wsgi_sizing
+    case("sizing", "cpu_ms=10"),
+    case("sizing", {"cpu_ms": 10, "threads": 4}, "sizing.threads"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "label", "drop"), HOSTILE)
+def test_hostile_value_is_rejected_naming_project_and_field(field: str, value: Any, label: str, drop: tuple[str, ...]) -> None:
+    hostile = {k: v for k, v in dict(project("app"), **{field: value}).items() if k not in drop}
+    message = failure(project("good", port=8080), hostile)
+    if field == "name":
+        assert message.startswith("wsgi_projects[1]: field 'name': "), message
+    else:
+        assert message.startswith("project 'app': field '%s': " % label), message
+    # One line, whatever the value: Ansible shows the message as is.
+    assert "\n" not in message and "\x00" not in message
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(HOSTILE) >= 50
+
+
+@pytest.mark.parametrize("entry", ["app", ["app"], None, 5, ("app",)], ids=repr)
+def test_non_mapping_entry_is_rejected_naming_its_index(entry: Any) -> None:
+    assert failure(project("good"), entry).startswith("wsgi_projects[1]: must be a mapping")
+
+
+def test_missing_name_is_rejected_naming_the_index() -> None:
+    assert failure(project("good"), {"script": SCRIPT}) == "wsgi_projects[1]: field 'name' is required"
+
+
+@pytest.mark.parametrize("projects", ["app", {"name": "app"}, 5, ("a",)], ids=repr)
+def test_wsgi_projects_must_be_a_list(projects: Any) -> None:
+    with pytest.raises(PlanError, match=r"^wsgi_projects: must be a list"):
+        build_plan(projects)
+
+
+def test_no_projects_is_an_empty_plan() -> None:
+    for empty in (None, []):
+        result = build_plan(empty).to_dict()
+        assert (result["projects"], result["groups"], result["vhosts"], result["listen"]) == ([], [], [], [])
+
+
+def test_duplicate_names_fail_naming_both_entries() -> None:
+    message = failure(project("a"), project("b", port=81), project("a", port=82))
+    assert message.startswith("project 'a': field 'name': ") and re.search(r"\b0\b.*\b2\b", message), message
+
+
+@pytest.mark.parametrize(("fields", "label"), [({"source": "x.wsgi"}, "script"), ({"script": ...}, "script")])
+def test_exactly_one_of_script_and_source(fields: dict[str, Any], label: str) -> None:
+    assert failure(project(**fields)).startswith("project 'app': field '%s': " % label)
+
+
+@pytest.mark.parametrize("base_dir", [
+    "srv", "/srv/", "/srv/../etc", "/s rv", "/srv;x",
+    "/srv\n",
+])
+def test_base_dir_is_checked(base_dir: str) -> None:
+    with pytest.raises(PlanError, match=r"^wsgi_base_dir: "):
+        build_plan([project()], base_dir=base_dir)
+
+
+@pytest.mark.parametrize("fields", [{"name": "root"}, {"daemon": "root"}], ids=["project root", "daemon root"])
+def test_no_group_runs_as_root_by_default(fields: dict[str, Any]) -> None:
+    message = failure(project(**fields))
+    assert "field 'user'" in message and "root" in message
+
+
+# --- Properties -----------------------------------------------------------------
+
+NAMES = ["alpha", "beta", "gamma", "delta", "nova-api", "keystone", "web_1", "zeta"]
+SHARED = ["portal", "shared"]
+PATHS = ["/", "/a", "/a/b", "/api", "/api/v1", "/b"]
+APACHE_SAFE = re.compile(r"\A[A-Za-z0-9_./:,@+~-]+\Z")  # no whitespace, quotes, <>, ;|$`\, NUL, %{}
+
+
+@st.composite
+def group_settings(draw: Any, name: str) -> dict[str, Any]:
+    settings_: dict[str, Any] = {}
+    if draw(st.booleans()):
+        settings_["processes"] = draw(st.integers(1, 8))
+    if draw(st.booleans()):
+        settings_["threads"] = draw(st.integers(1, 30))
+    if draw(st.booleans()):
+        settings_["user"] = draw(st.sampled_from(["svc", "www-data", name.replace(".", "-")]))
+    if draw(st.booleans()):
+        settings_["python_path"] = draw(st.lists(st.sampled_from(["/opt/lib", "/opt/lib2"]), min_size=1, max_size=2))
+    if draw(st.booleans()):
+        settings_["options"] = {"maximum-requests": draw(st.integers(0, 10000)), "umask": "0002"}
+    if draw(st.booleans()):
+        settings_["python_home"] = "/opt/venvs/" + name
+    return settings_
+
+
+@st.composite
+def valid_projects(draw: Any) -> list[dict[str, Any]]:
+    """A valid wsgi_projects list: shared groups get agreeing settings, routes are unique."""
+    shared_settings = {name: draw(group_settings(name)) for name in SHARED}
+    routes = set()
+    projects: list[dict[str, Any]] = []
+    for name in draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=6, unique=True)):
+        raw: dict[str, Any] = {"name": name}
+        if draw(st.booleans()):
+            raw["script"] = "/srv/code/%s.wsgi" % name
+        else:
+            raw["source"] = "files/%s.wsgi" % name
+        route = (draw(st.sampled_from([80, 8080, 5000])), draw(st.sampled_from([None, "a.example.com"])),
+                 draw(st.sampled_from(PATHS)))
+        if route in routes:
+            continue
+        routes.add(route)
+        raw["port"], raw["path"] = route[0], route[2]
+        if route[1]:
+            raw["server_name"] = route[1]
+        kind = draw(st.sampled_from(["own", "shared", "embedded"]))
+        if kind == "embedded":
+            raw["mode"] = "embedded"
+        elif kind == "shared":
+            raw["daemon"] = draw(st.sampled_from(SHARED))
+            given_settings = shared_settings[raw["daemon"]]
+            # A subset of the group's settings; python_home on all members, or a pip-only
+            # member would conflict with it (see test_pip_packages_go_into_...).
+            raw.update({k: v for k, v in given_settings.items() if k == "python_home" or draw(st.booleans())})
+        else:
+            raw.update(draw(group_settings(name)))
+        if kind != "embedded" and draw(st.booleans()):
+            raw["pip_packages"] = draw(st.lists(st.sampled_from(["flask", "requests>=2", "django<5"]), max_size=2))
+        if draw(st.booleans()):
+            raw["pass_authorization"] = True
+        projects.append(raw)
+    for name in draw(st.lists(st.sampled_from(["old1", "old2"]), unique=True)):
+        projects.append({"name": name, "state": "absent"})
+    return projects
+
+
+@st.composite
+def projects_and_permutation(draw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    projects = draw(valid_projects())
+    return projects, draw(st.permutations(projects))
+
+
+@given(projects_and_permutation(), st.sampled_from([None, [80], [80, 5000]]))
+@PROPERTY
+def test_plan_is_deterministic_and_independent_of_project_order(
+    pair: tuple[list[dict[str, Any]], list[dict[str, Any]]], reserved: Any
+) -> None:
+    projects, permuted = pair
+    first = build_plan(projects, reserved_ports=reserved).to_dict()
+    assert build_plan(projects, reserved_ports=reserved).to_dict() == first
+    assert build_plan(permuted, reserved_ports=reserved).to_dict() == first
+    # The input is left as it was.
+    snapshot = copy.deepcopy(projects)
+    build_plan(projects, reserved_ports=reserved)
+    assert projects == snapshot
+
+
+def apache_bound(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every value of the plan that the wsgi.conf template writes, with where it comes from."""
+    values: list[tuple[str, Any]] = []
+    for daemon in result["groups"]:
+        values += [("group.name", daemon["name"]), ("group.user", daemon["user"]), ("group.group", daemon["group"])]
+        values += [("group.python_home", daemon["python_home"])] if daemon["python_home"] else []
+        values += [("group.python_path", p) for p in daemon["python_path"]]
+        values += [("group.options", k) for k in daemon["options"]]
+        values += [("group.options", str(v)) for v in daemon["options"].values()]
+        values += [("group.processes", str(daemon["processes"])), ("group.threads", str(daemon["threads"]))]
+    for vhost in result["vhosts"]:
+        values += [("vhost.port", str(vhost["port"]))]
+        # A leading "*." is a wildcard name (see test_templates for what Apache makes of it).
+        values += [("vhost.server_name", vhost["server_name"].removeprefix("*."))] if vhost["server_name"] else []
+        for mount in vhost["mounts"]:
+            values += [("mount." + k, mount[k]) for k in ("project", "path", "script", "script_dir")]
+            values += [("mount.group", mount["group"])] if mount["group"] else []
+    values += [("listen", str(port)) for port in result["listen"]]
+    return values
+
+
+def assert_apache_safe(result: dict[str, Any]) -> None:
+    for where, value in apache_bound(result):
+        assert isinstance(value, str) and APACHE_SAFE.match(value), (where, value)
+    for vhost in result["vhosts"]:
+        for mount in vhost["mounts"]:
+            ag = mount["application_group"]
+            assert ag in ("%{GLOBAL}", "%{RESOURCE}", "%{SERVER}") or APACHE_SAFE.match(ag), ag
+    for venv in result["venvs"]:
+        for package in venv["packages"]:
+            assert not re.search(r"[\s'\"`;|$\\\x00]", package), package
+
+
+@given(valid_projects())
+@PROPERTY
+def test_valid_plans_only_hold_whitelisted_values(projects: list[dict[str, Any]]) -> None:
+    assert_apache_safe(build_plan(projects).to_dict())
+
+
+# Characters a hostile inventory could try, next to the ones a valid value uses.
+HOSTILE_ALPHABET = "aZ09_.-/ \t\n\r'\"`<>;|$(){}%\\\x00\u201c\u201d\u2033:@+,~*#?=[]!"
+FUZZED_FIELDS = {
+    # field: (how the fuzzed text becomes a value, the fields the error may name)
+    "name": (lambda s: s, {"name", "user"}),
+    "daemon": (lambda s: s, {"daemon", "user"}),
+    "path": (lambda s: "/" + s, {"path"}),
+    "script": (lambda s: "/srv/" + s, {"script"}),
+    "server_name": (lambda s: s, {"server_name"}),
+    "user": (lambda s: s, {"user"}),
+    "group": (lambda s: s, {"group"}),
+    "python_home": (lambda s: "/opt/" + s, {"python_home"}),
+    "python_path": (lambda s: ["/opt/" + s], {"python_path[0]"}),
+    "options": (lambda s: {"umask": s}, {"options.umask"}),
+    "application_group": (lambda s: s, {"application_group"}),
+    "pip_packages": (lambda s: [s], {"pip_packages[0]"}),
+}
+
+
+# Characters no value that reaches Apache (or pip) may hold, wherever they are.
+ODD_CHARACTERS = " \t\n\r\x0b\x0c'\"`;|$(){}%\\\x00#?&" + TYPOGRAPHIC_CHARS
+
+
+def expected_label_prefix(field: str, value: Any) -> tuple[str, ...]:
+    if field == "name":
+        return ("wsgi_projects[0]: field 'name': ", "project %r: field 'user': " % value)
+    labels = FUZZED_FIELDS[field][1]
+    return tuple("project 'app': field '%s': " % label for label in labels)
+
+
+def test_every_odd_character_is_rejected_at_any_position() -> None:
+    """Deterministic sweep: each field x each odd character x start, middle, end of a plausible value."""
+    accepted = []
+    for field, (to_value, _) in sorted(FUZZED_FIELDS.items()):
+        for char in ODD_CHARACTERS:
+            for text in (char + "abc", "ab" + char + "c", "abc" + char):
+                if text == "abc\n":
+                    continue  # the trailing-newline bug: test_trailing_newline_is_rejected
+                raw = dict(project("app"), **{field: to_value(text)})
+                try:
+                    build_plan([raw])
+                except PlanError as exc:
+                    assert str(exc).startswith(expected_label_prefix(field, text)), (field, text, str(exc))
+                else:
+                    accepted.append((field, text))
+    assert accepted == []
+
+
+@pytest.mark.parametrize("field", sorted(FUZZED_FIELDS))
+def test_trailing_newline_is_rejected(field: str) -> None:
+    text = "abc\n"
+    with pytest.raises(PlanError) as info:
+        build_plan([dict(project("app"), **{field: FUZZED_FIELDS[field][0](text)})])
+    assert str(info.value).startswith(expected_label_prefix(field, text))
+
+
+# Mostly plausible values with at most one odd character in them, and some noise.
+FUZZ_TEXT = st.one_of(
+    st.builds(lambda head, odd, tail: head + odd + tail,
+              st.text(alphabet="abz09_.-", min_size=1, max_size=6),
+              st.sampled_from([""] + list(HOSTILE_ALPHABET)),
+              st.text(alphabet="abz09_.-", max_size=4)),
+    st.text(alphabet=HOSTILE_ALPHABET, max_size=10),
+)
+
+
+@given(st.sampled_from(sorted(FUZZED_FIELDS)), FUZZ_TEXT)
+@PROPERTY
+def test_fuzzed_values_are_whitelisted_or_rejected_by_field(field: str, text: str) -> None:
+    to_value, labels = FUZZED_FIELDS[field]
+    # A single trailing newline slips through every whitelist: a known bug, shown by the
+    # xfail cases of the hostile corpus above.
+    assume(not text.endswith("\n"))
+    raw = dict(project("app"), **{field: to_value(text)})
+    try:
+        result = build_plan([raw]).to_dict()
+    except PlanError as exc:
+        message = str(exc)
+        if field == "name":
+            assert message.startswith("wsgi_projects[0]: field 'name': ") or message.startswith(
+                "project %r: field 'user': " % text), message
+        else:
+            named = re.match(r"^project '[^']*': field '([^']+)': ", message)
+            assert named and named.group(1) in labels, message
+        assert "\n" not in message
+        return
+    assert_apache_safe(result)

@@ -1,0 +1,677 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Render the roles' real templates the way the template action does, and check the result.
+
+Templates are rendered with ansible-core's own Templar (trim_blocks on, as the
+``ansible.builtin.template`` action does by default); role defaults and vars are loaded
+with its DataLoader so that the ``{{ ... }}`` in them resolve as in a play.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan, promised_flags
+
+ROOT = Path(__file__).resolve().parents[3]
+ROLES = ROOT / "roles"
+EXAMPLE = ROOT / "inventories" / "example" / "group_vars" / "wsgi_hosts.yml"
+MANAGED = "Ansible managed: modwsgi.fleet unit test sample"
+TYPOGRAPHIC_QUOTES = "\u201c\u201d\u2033\u2018\u2019\u201e\u00ab\u00bb"  # “ ” ″ ‘ ’ „ « »
+LOADER = DataLoader()
+
+
+
+# --- Rendering ------------------------------------------------------------------
+
+
+def render(template: Path, variables: dict[str, Any]) -> str:
+    """Render ``template`` as ansible.builtin.template does (trim_blocks, no lstrip_blocks)."""
+    templar = Templar(loader=LOADER, variables=dict(variables, ansible_managed=MANAGED))
+    result = templar.template(
+        trust_as_template(template.read_text(encoding="utf-8")),
+        escape_backslashes=False,
+        overrides=dict(trim_blocks=True, lstrip_blocks=False, newline_sequence="\n"),
+    )
+    assert isinstance(result, str)
+    return result
+
+
+def apache_vars(os_family: str, **overrides: Any) -> dict[str, Any]:
+    """The apache role's defaults and OS vars, as a play would see them."""
+    variables: dict[str, Any] = {}
+    for path in (ROLES / "apache" / "defaults" / "main.yml", ROLES / "apache" / "vars" / "main.yml",
+                 ROLES / "apache" / "vars" / ("%s.yml" % os_family)):  # lowest precedence first
+        if path.exists():
+            variables.update(LOADER.load_from_file(str(path), trusted_as_template=True) or {})
+    variables.update(overrides)
+    return variables
+
+
+def example_projects(names: Optional[list[str]] = None) -> list[dict[str, Any]]:
+    projects = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))["wsgi_projects"]
+    if names is None:
+        return projects
+    chosen = [p for p in projects if p["name"] in names]
+    assert sorted(p["name"] for p in chosen) == sorted(names)
+    return chosen
+
+
+def example_ports(reserved: tuple[int, ...] = ()) -> list[str]:
+    """The ports of the example's present projects, read from the inventory itself."""
+    ports = {p.get("port", 80) for p in example_projects() if p.get("state", "present") == "present"}
+    return [str(p) for p in sorted(ports - set(reserved))]
+
+
+def default_sizes(plan: dict[str, Any]) -> dict[str, Any]:
+    """__wsgi_sizes as roles/wsgi/tasks/size.yml builds it for groups that are not sized."""
+    return {g["name"]: g for g in plan["groups"]}
+
+
+def render_wsgi(plan: dict[str, Any], sizes: Optional[dict[str, Any]] = None) -> str:
+    return render(ROLES / "wsgi" / "templates" / "wsgi.conf.j2",
+                  {"__wsgi_plan": plan, "__wsgi_sizes": default_sizes(plan) if sizes is None else sizes})
+
+
+# --- A tiny Apache configuration parser --------------------------------------------
+
+
+class ConfigSyntaxError(AssertionError):
+    pass
+
+
+@dataclass
+class Block:
+    tag: str
+    arg: str
+    directives: list[tuple[str, str]] = field(default_factory=list)
+    children: list["Block"] = field(default_factory=list)
+
+    def values(self, name: str) -> list[str]:
+        return [rest for directive, rest in self.directives if directive.lower() == name.lower()]
+
+    def blocks(self, tag: str) -> list["Block"]:
+        return [b for b in self.children if b.tag.lower() == tag.lower()]
+
+
+def parse(text: str) -> Block:
+    """Directives and sections; raise ConfigSyntaxError unless every section closes, in order."""
+    stack = [Block("(top)", "")]
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        closing = re.fullmatch(r"</([A-Za-z]+)>", stripped)
+        if closing:
+            if len(stack) == 1 or stack[-1].tag.lower() != closing.group(1).lower():
+                raise ConfigSyntaxError("line %d: %s closes %s" % (number, stripped, stack[-1].tag))
+            stack.pop()
+            continue
+        opening = re.fullmatch(r"<([A-Za-z]+)(?:\s+([^<>]*))?>", stripped)
+        if opening:
+            block = Block(opening.group(1), (opening.group(2) or "").strip())
+            stack[-1].children.append(block)
+            stack.append(block)
+            continue
+        if "<" in stripped or ">" in stripped:
+            raise ConfigSyntaxError("line %d: stray angle bracket: %r" % (number, stripped))
+        name, _, rest = stripped.partition(" ")
+        stack[-1].directives.append((name, rest.strip()))
+    if len(stack) != 1:
+        raise ConfigSyntaxError("unclosed section(s): %s" % ", ".join(b.tag for b in stack[1:]))
+    return stack[0]
+
+
+def unquote(value: str) -> str:
+    assert len(value) >= 2 and value[0] == value[-1] == '"', value
+    return value[1:-1]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<VirtualHost *:80>\n",
+        "</Location>\n",
+        '<VirtualHost *:80>\n<Location "/">\n</VirtualHost>\n</Location>\n',
+        "<IfModule x>\n</IfModule>\n</IfModule>\n",
+        '<VirtualHost *:80>\n    ServerName <evil>\n</VirtualHost>\n',
+    ],
+)
+def test_parser_finds_unbalanced_blocks(text: str) -> None:
+    with pytest.raises(ConfigSyntaxError):
+        parse(text)
+
+
+def test_parser_reads_nested_blocks() -> None:
+    top = parse('Listen 80\n<VirtualHost *:80>\n  # c\n  <Location "/a">\n    X 1\n  </Location>\n</VirtualHost>\n')
+    assert top.values("Listen") == ["80"]
+    (vhost,) = top.blocks("VirtualHost")
+    assert vhost.arg == "*:80" and vhost.blocks("Location")[0].values("X") == ["1"]
+
+
+def check_text(text: str) -> None:
+    """What every rendered configuration file must satisfy."""
+    parse(text)
+    assert not set(text) & set(TYPOGRAPHIC_QUOTES), "typographic quotes in the output"
+    for line in text.splitlines():
+        assert line.count('"') % 2 == 0, line
+        assert "{{" not in line and "{%" not in line, line
+        assert line == line.rstrip(), "trailing whitespace: %r" % line
+
+
+# --- ansible_managed on every file written to a host -------------------------------
+
+
+LOOKUP_RE = re.compile(r"lookup\(\s*'(?:ansible\.builtin\.)?template'\s*,\s*'([^']+)'")
+
+
+def walk_tasks(tasks: Any) -> Any:
+    """Every task of a tasks file, including those inside block/rescue/always."""
+    for task in tasks or []:
+        yield task
+        for section in ("block", "rescue", "always"):
+            yield from walk_tasks(task.get(section))
+
+
+def template_tasks() -> tuple[set[str], set[str]]:
+    """Templates the roles write with the template action, and those only read by lookup."""
+    written: set[str] = set()
+    looked_up: set[str] = set()
+    for tasks_file in sorted(ROLES.glob("*/tasks/*.yml")):
+        role = tasks_file.parts[-3]
+        text = tasks_file.read_text(encoding="utf-8")
+        for task in walk_tasks(yaml.safe_load(text)):
+            args = task.get("ansible.builtin.template") or task.get("template")
+            if isinstance(args, dict):
+                written.add("%s/%s" % (role, args["src"]))
+        looked_up |= {"%s/%s" % (role, src) for src in LOOKUP_RE.findall(text)}
+    return written, looked_up
+
+
+WRITTEN, LOOKED_UP = template_tasks()
+ALL_TEMPLATES = sorted("%s/%s" % (p.parts[-3], p.name) for p in ROLES.glob("*/templates/*.j2"))
+
+
+def sample_vars() -> dict[str, Any]:
+    """Enough variables to render any template of the roles."""
+    plan = build_plan(example_projects()).to_dict()
+    variables = apache_vars("Debian")
+    variables.update(
+        __wsgi_plan=plan,
+        __wsgi_sizes=default_sizes(plan),
+        __wsgi_front_end={"server_limit": 16, "threads_per_child": 25, "max_request_workers": 400},
+        __wsgi_answers={"results": []},
+    )
+    return variables
+
+
+@pytest.mark.parametrize("template", ALL_TEMPLATES)
+def test_every_template_is_used(template: str) -> None:
+    assert template in WRITTEN | LOOKED_UP, "%s is neither written by a template task nor looked up" % template
+
+
+def test_templates_are_found() -> None:
+    assert {"wsgi/wsgi.conf.j2", "apache/modwsgi-fleet.conf.j2", "apache/ports.conf.j2", "apache/00-mpm.conf.j2",
+            "apache/modwsgi-fleet-configtest.j2"} <= set(WRITTEN)
+
+
+@pytest.mark.parametrize("template", sorted(WRITTEN))
+def test_written_template_starts_with_ansible_managed(template: str) -> None:
+    """Every file the roles put on a host says so in its first comment.
+
+    A template only read through lookup() (answers.txt.j2, the status table shown by
+    ansible.builtin.debug) is no file on the host and needs no such header.
+    """
+    role, name = template.split("/")
+    lines = render(ROLES / role / "templates" / name, sample_vars()).splitlines()
+    if lines[0].startswith("#!"):
+        lines = lines[1:]
+    header = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    assert header, "the first line is no comment: %r" % lines[0]
+    assert ("# " + MANAGED) in header
+
+
+# --- wsgi.conf --------------------------------------------------------------------
+
+LAYOUTS = {
+    "shared-group-at-paths": ["project1", "project2"],
+    "own-groups-at-paths": ["site1", "site2"],
+    "vhost-per-port": ["keystone", "nova-api", "placement"],
+    "whole-example": None,
+}
+
+
+def daemon_lines(text: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """WSGIDaemonProcess lines by group: the comment line above, and the options."""
+    lines = text.splitlines()
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    for index, line in enumerate(lines):
+        if not line.startswith("WSGIDaemonProcess"):
+            continue
+        name, *tokens = line.split()[1:]
+        assert name not in found, "two WSGIDaemonProcess lines for %s" % name
+        assert all("=" in t for t in tokens), line
+        options = dict(t.split("=", 1) for t in tokens)
+        assert len(options) == len(tokens), "an option is given twice: %s" % line
+        found[name] = (lines[index - 1], options)
+    return found
+
+
+def expected_options(group: dict[str, Any], size: dict[str, Any]) -> dict[str, str]:
+    options = {"threads": str(size["threads"]), "user": group["user"], "group": group["group"], "display-name": "%{GROUP}"}
+    if size["processes_explicit"]:
+        options["processes"] = str(size["processes"])
+    if group["python_home"]:
+        options["python-home"] = group["python_home"]
+    if group["python_path"]:
+        options["python-path"] = ":".join(group["python_path"])
+    options.update({k: str(v) for k, v in group["options"].items()})
+    return options
+
+
+def check_wsgi_conf(plan: dict[str, Any], text: str, sizes: Optional[dict[str, Any]] = None) -> Block:
+    """Check the rendered wsgi.conf against the plan it came from."""
+    sizes = default_sizes(plan) if sizes is None else sizes
+    check_text(text)
+    top = parse(text)
+    assert top.values("WSGIRestrictEmbedded") == ["Off" if plan["embedded"] else "On"]
+    assert top.values("Listen") == [str(p) for p in plan["listen"]]
+
+    daemons = daemon_lines(text)
+    assert sorted(daemons) == sorted(g["name"] for g in plan["groups"])
+    for group in plan["groups"]:
+        comment, options = daemons[group["name"]]
+        size = sizes[group["name"]]
+        assert options == expected_options(group, size)
+        assert ("processes" in options) is bool(size["processes_explicit"])
+        flags = promised_flags(size["processes"] if size["processes_explicit"] else None, size["threads"])
+        assert comment.startswith("#"), comment
+        assert re.search(r"\bwsgi\.multithread=%s\b" % flags["multithread"], comment), comment
+        assert re.search(r"\bwsgi\.multiprocess=%s\b" % flags["multiprocess"], comment), comment
+        assert all(name in comment for name in group["projects"]), comment
+
+    vhosts = top.blocks("VirtualHost")
+    assert [v.arg for v in vhosts] == ["*:%d" % v["port"] for v in plan["vhosts"]]
+    for block, vhost in zip(vhosts, plan["vhosts"]):
+        assert block.values("ServerName") == ([vhost["server_name"]] if vhost["server_name"] else [])
+        mounts = {m["path"]: m for m in vhost["mounts"]}
+        aliases = [re.fullmatch(r'(\S+) "([^"]+)"', a).groups() for a in block.values("WSGIScriptAlias")]
+        alias_paths = [path for path, _ in aliases]
+        locations = [unquote(b.arg) for b in block.blocks("Location")]
+        # Each <Location> once, each with the alias of the same path; one of each per mount.
+        assert len(locations) == len(set(locations)) == len(mounts)
+        assert len(alias_paths) == len(set(alias_paths)) == len(mounts)
+        assert set(locations) == set(alias_paths) == set(mounts)
+        assert {path: script for path, script in aliases} == {p: m["script"] for p, m in mounts.items()}
+        # Aliases: longest path first, "/" last; Locations: shortest first.
+        assert [len(p) for p in alias_paths] == sorted((len(p) for p in alias_paths), reverse=True)
+        assert [len(p) for p in locations] == sorted(len(p) for p in locations)
+        if "/" in mounts:
+            assert alias_paths[-1] == "/" and locations[0] == "/"
+        for location in block.blocks("Location"):
+            mount = mounts[unquote(location.arg)]
+            assert location.values("WSGIProcessGroup") == [mount["group"] or "%{GLOBAL}"]
+            assert location.values("WSGIApplicationGroup") == [mount["application_group"]]
+            assert location.values("WSGIPassAuthorization") == (["On"] if mount["pass_authorization"] else [])
+        directories = {unquote(b.arg): b for b in block.blocks("Directory")}
+        assert set(directories) == {m["script_dir"] for m in vhost["mounts"]}
+        for directory in directories.values():
+            assert directory.values("Require") == ["all granted"]
+    return top
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_wsgi_conf_of_the_example_layouts(layout: str) -> None:
+    plan = build_plan(example_projects(LAYOUTS[layout])).to_dict()
+    text = render_wsgi(plan)
+    check_wsgi_conf(plan, text)
+    assert text.splitlines()[0] == "#" and text.splitlines()[1] == "# " + MANAGED
+
+
+# What the example inventory promises, group by group (options beside user/group/display-name).
+EXAMPLE_DAEMONS = {
+    "portal": ({"processes": "1", "threads": "1"}, False, True),
+    "site1": ({"threads": "25"}, True, False),
+    "site2": ({"processes": "1", "threads": "25"}, True, True),
+    "keystone": ({"processes": "2", "threads": "25", "maximum-requests": "10000"}, True, True),
+    "nova-api": ({"processes": "5", "threads": "1"}, False, True),
+    "placement": ({"processes": "2", "threads": "4", "python-home": "/srv/wsgi/placement/venv"}, True, True),
+    "legacy": ({"threads": "15"}, True, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_DAEMONS))
+def test_example_daemon_lines(name: str) -> None:
+    text = render_wsgi(build_plan(example_projects()).to_dict())
+    comment, options = daemon_lines(text)[name]
+    extra, multithread, multiprocess = EXAMPLE_DAEMONS[name]
+    assert options == dict(extra, user=name, group=name, **{"display-name": "%{GROUP}"})
+    assert "wsgi.multithread=%s" % multithread in comment and "wsgi.multiprocess=%s" % multiprocess in comment
+
+
+def test_example_vhosts() -> None:
+    top = parse(render_wsgi(build_plan(example_projects()).to_dict()))
+    vhosts = {b.arg: b for b in top.blocks("VirtualHost")}
+    assert {"80", "5000", "8080", "8774", "8778"} <= set(example_ports())
+    assert sorted(vhosts) == sorted("*:" + p for p in example_ports())
+    assert top.values("Listen") == example_ports()
+    assert vhosts["*:80"].values("WSGIScriptAlias") == [
+        '/project1 "/srv/wsgi/project1/project1.wsgi"', '/project2 "/srv/wsgi/project2/project2.wsgi"']
+    # The document's mistake was a second <Location "/project1">: here it is /project2.
+    assert sorted(b.arg for b in vhosts["*:80"].blocks("Location")) == ['"/project1"', '"/project2"']
+    assert vhosts["*:8080"].values("WSGIScriptAlias") == ['/site1 "/srv/wsgi/site1/site1.wsgi"', '/ "/srv/wsgi/site2/site2.wsgi"']
+    assert [b.arg for b in vhosts["*:8080"].blocks("Location")] == ['"/"', '"/site1"']
+    site1 = vhosts["*:8080"].blocks("Location")[1]
+    assert site1.values("WSGIProcessGroup") == ["site1"] and site1.values("WSGIApplicationGroup") == ["%{GLOBAL}"]
+    for location in vhosts["*:80"].blocks("Location"):
+        assert location.values("WSGIProcessGroup") == ["portal"]
+        assert location.values("WSGIApplicationGroup") == ["%{RESOURCE}"]
+
+
+def test_reserved_ports_get_no_listen_line() -> None:
+    plan = build_plan(example_projects(), reserved_ports=[80, 8080]).to_dict()
+    top = check_wsgi_conf(plan, render_wsgi(plan))
+    assert top.values("Listen") == example_ports(reserved=(80, 8080))
+    assert "80" not in top.values("Listen") and "5000" in top.values("Listen")
+    assert "*:80" in [b.arg for b in top.blocks("VirtualHost")]
+
+
+def test_embedded_project_turns_restriction_off() -> None:
+    projects = example_projects(LAYOUTS["shared-group-at-paths"]) + [
+        {"name": "emb", "script": "/srv/emb/emb.wsgi", "mode": "embedded", "path": "/emb"}]
+    plan = build_plan(projects).to_dict()
+    top = check_wsgi_conf(plan, render_wsgi(plan))
+    assert top.values("WSGIRestrictEmbedded") == ["Off"]
+    (vhost,) = top.blocks("VirtualHost")
+    (emb,) = [b for b in vhost.blocks("Location") if b.arg == '"/emb"']
+    assert emb.values("WSGIProcessGroup") == ["%{GLOBAL}"]
+    assert emb.values("WSGIApplicationGroup") == ["%{RESOURCE}"]
+    assert sorted(daemon_lines(render_wsgi(plan))) == ["portal"]
+
+
+def test_daemon_only_plan_restricts_embedded() -> None:
+    plan = build_plan(example_projects(["keystone"])).to_dict()
+    assert parse(render_wsgi(plan)).values("WSGIRestrictEmbedded") == ["On"]
+
+
+def test_server_names_pass_authorization_and_options() -> None:
+    projects = [
+        {"name": "api", "script": "/srv/api/api.wsgi", "server_name": "api.example.com", "pass_authorization": True,
+         "python_path": ["/opt/a", "/opt/b"], "options": {"umask": "0002", "maximum-requests": 100}},
+        {"name": "www", "script": "/srv/www/www.wsgi", "server_name": "www.example.com", "path": "/app",
+         "application_group": "www"},
+        {"name": "default", "script": "/srv/default/default.wsgi"},
+    ]
+    plan = build_plan(projects).to_dict()
+    text = render_wsgi(plan)
+    top = check_wsgi_conf(plan, text)
+    by_name = {tuple(b.values("ServerName")): b for b in top.blocks("VirtualHost")}
+    assert sorted(by_name) == [(), ("api.example.com",), ("www.example.com",)]
+    assert [b.values("ServerName") for b in top.blocks("VirtualHost")][0] == []  # the port's default vhost first
+    (api,) = by_name[("api.example.com",)].blocks("Location")
+    assert api.values("WSGIPassAuthorization") == ["On"]
+    assert text.count("WSGIPassAuthorization On") == 1
+    _, options = daemon_lines(text)["api"]
+    assert options["python-path"] == "/opt/a:/opt/b"
+    assert (options["umask"], options["maximum-requests"]) == ("0002", "100")
+    (www,) = by_name[("www.example.com",)].blocks("Location")
+    assert www.values("WSGIApplicationGroup") == ["www"]
+
+
+def test_sizes_decide_processes_and_threads() -> None:
+    """The daemon lines follow __wsgi_sizes (the sizing seam), not the plan's own numbers."""
+    plan = build_plan(example_projects()).to_dict()
+    sizes = default_sizes(plan)
+    sizes["legacy"] = dict(sizes["legacy"], processes=3, threads=6, processes_explicit=True)
+    sizes["site2"] = dict(sizes["site2"], processes=None, threads=8, processes_explicit=False)
+    text = render_wsgi(plan, sizes)
+    check_wsgi_conf(plan, text, sizes)
+    legacy_comment, legacy = daemon_lines(text)["legacy"]
+    assert (legacy["processes"], legacy["threads"]) == ("3", "6") and "wsgi.multiprocess=True" in legacy_comment
+    site2_comment, site2 = daemon_lines(text)["site2"]
+    assert "processes" not in site2 and site2["threads"] == "8" and "wsgi.multiprocess=False" in site2_comment
+
+
+def test_wildcard_server_name_is_not_written_as_server_name() -> None:
+    try:
+        plan = build_plan([{"name": "app", "script": "/srv/app.wsgi", "server_name": "*.example.com"}]).to_dict()
+    except PlanError:
+        return  # refusing the wildcard is a fix too
+    assert not re.search(r"^\s*ServerName\s+\S*\*", render_wsgi(plan), re.M)
+
+
+# --- answers.txt (status table) ---------------------------------------------------
+
+
+def test_answers_table_judges_flags_like_promised_flags() -> None:
+    projects = example_projects() + [{"name": "emb", "script": "/srv/emb/emb.wsgi", "mode": "embedded", "port": 9191}]
+    plan = build_plan(projects).to_dict()
+    sizes = default_sizes(plan)
+    results = []
+    expected = {}
+    for index, project in enumerate(plan["projects"]):
+        if project["mode"] == "embedded":
+            promised = {"multithread": True, "multiprocess": True, "mode": "embedded"}
+        else:
+            size = sizes[project["daemon"]]
+            promised = promised_flags(size["processes"] if size["processes_explicit"] else None, size["threads"])
+        live = {"multithread": promised["multithread"], "multiprocess": promised["multiprocess"]}
+        if index % 3 == 1:  # every third project answers something else than promised
+            live["multiprocess"] = not live["multiprocess"]
+        answer: dict[str, Any] = {"item": project, "url": "http://127.0.0.1:%d%s" % (project["port"], project["path"]),
+                                  "status": 200, "json": live}
+        if index == 2:
+            del answer["json"]
+        results.append(answer)
+        verdict = "not reported" if index == 2 else ("NO" if index % 3 == 1 else "yes")
+        expected[project["name"]] = (promised["mode"], verdict)
+    text = render(ROLES / "wsgi" / "templates" / "answers.txt.j2",
+                  {"__wsgi_answers": {"results": results}, "__wsgi_sizes": sizes})
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert lines[0].split()[:4] == ["project", "url", "status", "mode"]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert sorted(rows) == sorted(expected)
+    for name, (mode, verdict) in expected.items():
+        assert rows[name][3] == mode, rows[name]
+        assert " ".join(rows[name][6:]) == verdict, rows[name]
+
+
+# --- The apache role ----------------------------------------------------------------
+
+OS_FAMILIES = ["Debian", "RedHat"]
+
+
+def render_apache(name: str, os_family: str, **overrides: Any) -> str:
+    return render(ROLES / "apache" / "templates" / name, apache_vars(os_family, **overrides))
+
+
+@pytest.mark.parametrize("os_family", OS_FAMILIES)
+def test_global_conf(os_family: str) -> None:
+    text = render_apache("modwsgi-fleet.conf.j2", os_family)
+    check_text(text)
+    top = parse(text)
+    assert top.values("WSGISocketPrefix") == (["/run/httpd/wsgi"] if os_family == "RedHat" else [])
+    assert top.values("IncludeOptional") == ["modwsgi-fleet/*.conf"]
+    assert (top.values("ServerTokens"), top.values("ServerSignature"), top.values("TraceEnable")) == (
+        ["Prod"], ["Off"], ["Off"])
+    (event,) = top.blocks("IfModule")
+    assert event.arg == "mpm_event_module"
+    assert dict(event.directives) == {"ServerLimit": "16", "ThreadLimit": "64", "ThreadsPerChild": "25",
+                                      "MaxRequestWorkers": "400", "MaxConnectionsPerChild": "0"}
+
+
+@pytest.mark.parametrize("os_family", OS_FAMILIES)
+def test_global_conf_follows_its_variables(os_family: str) -> None:
+    root = apache_vars(os_family)["__apache_server_root"]
+    text = render_apache("modwsgi-fleet.conf.j2", os_family, apache_mpm_event_threads_per_child=100,
+                         apache_mpm_event_server_limit=4, apache_server_tokens="Minimal",
+                         apache_include_dir=root + "/conf.d/fleet")
+    top = parse(text)
+    (event,) = top.blocks("IfModule")
+    assert event.values("ThreadLimit") == ["100"] and event.values("ThreadsPerChild") == ["100"]
+    assert event.values("ServerLimit") == ["4"] and top.values("ServerTokens") == ["Minimal"]
+    # Relative to ServerRoot, so that the configuration test's copy of the tree includes its own files.
+    assert top.values("IncludeOptional") == ["conf.d/fleet/*.conf"]
+
+
+@pytest.mark.parametrize("os_family", OS_FAMILIES)
+@pytest.mark.parametrize("ports", [[], [80], [80, 443, 8443]])
+def test_ports_conf(os_family: str, ports: list[int]) -> None:
+    text = render_apache("ports.conf.j2", os_family, apache_listen_ports=ports)
+    check_text(text)
+    assert parse(text).values("Listen") == [str(p) for p in ports]
+    assert text.splitlines()[1] == "# " + MANAGED
+
+
+@pytest.mark.parametrize("os_family", OS_FAMILIES)
+@pytest.mark.parametrize("mpm", ["event", "worker", "prefork"])
+def test_mpm_conf(os_family: str, mpm: str) -> None:
+    overrides = {} if mpm == "event" else {"apache_mpm": mpm}
+    text = render_apache("00-mpm.conf.j2", os_family, **overrides)
+    check_text(text)
+    assert parse(text).directives == [("LoadModule", "mpm_%s_module modules/mod_mpm_%s.so" % (mpm, mpm))]
+
+
+@pytest.mark.parametrize("os_family", OS_FAMILIES)
+def test_configtest_script_per_os(os_family: str) -> None:
+    text = render_apache("modwsgi-fleet-configtest.j2", os_family)
+    lines = text.splitlines()
+    assert lines[0] == "#!/bin/sh"
+    assert not set(text) & set(TYPOGRAPHIC_QUOTES)
+    if os_family == "Debian":
+        assert ". /etc/apache2/envvars" in lines
+        assert "root=/etc/apache2" in lines and "main=apache2.conf" in lines
+        assert '    exec /usr/sbin/apache2 -t -d "$root" -f "$root/$main"' in lines
+        assert lines.index(". /etc/apache2/envvars") > lines.index("export APACHE_CONFDIR")
+        assert "httpd" not in text
+    else:
+        assert "root=/etc/httpd" in lines and "main=conf/httpd.conf" in lines
+        assert '    exec /usr/sbin/httpd -t -d "$root" -f "$root/$main"' in lines
+        assert "envvars" not in text and "APACHE_CONFDIR" not in text and "apache2" not in text
+
+
+@pytest.fixture(scope="module")
+def configtest_scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("configtest")
+    scripts = {}
+    for os_family in OS_FAMILIES:
+        scripts[os_family] = directory / ("configtest-%s" % os_family)
+        scripts[os_family].write_text(render_apache("modwsgi-fleet-configtest.j2", os_family), encoding="utf-8")
+    return scripts
+
+
+@pytest.mark.parametrize("os_family", OS_FAMILIES)
+def test_configtest_script_is_valid_sh(os_family: str, configtest_scripts: dict[str, Path]) -> None:
+    result = subprocess.run(["sh", "-n", str(configtest_scripts[os_family])], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("os_family", OS_FAMILIES)
+def test_configtest_script_passes_shellcheck(os_family: str, configtest_scripts: dict[str, Path]) -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed")
+    result = subprocess.run([shellcheck, "--shell=sh", str(configtest_scripts[os_family])],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+FAKE_SERVER = """#!/bin/sh
+# Stands in for apache2/httpd: records how it was called and what it saw.
+{
+    printf 'args:'; printf ' %s' "$@"; printf '\\n'
+    printf 'envvars:%s\\n' "${FAKE_ENVVARS_SOURCED:-no}"
+    printf 'candidate:'; cat "$3/conf.d/live.conf"
+    grep '^ServerRoot' "$5"
+} >> "$FAKE_LOG"
+exit "${FAKE_RC:-0}"
+"""
+
+
+@pytest.fixture(params=OS_FAMILIES)
+def fake_server_root(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """A configuration tree, a fake server binary and the configtest script rendered for them."""
+    os_family = request.param
+    root = tmp_path / "etc" / ("apache2" if os_family == "Debian" else "httpd")
+    main = "apache2.conf" if os_family == "Debian" else "conf/httpd.conf"
+    (root / main).parent.mkdir(parents=True)
+    (root / main).write_text('ServerRoot "%s"\nIncludeOptional conf.d/*.conf\n' % root, encoding="utf-8")
+    (root / "conf.d").mkdir()
+    (root / "conf.d" / "live.conf").write_text("live\n", encoding="utf-8")
+    binary = tmp_path / "fake-server"
+    binary.write_text(FAKE_SERVER, encoding="utf-8")
+    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    overrides: dict[str, Any] = {"__apache_server_root": str(root), "__apache_binary": str(binary)}
+    if os_family == "Debian":
+        envvars = tmp_path / "envvars"
+        envvars.write_text('FAKE_ENVVARS_SOURCED="yes:$APACHE_CONFDIR"\nexport FAKE_ENVVARS_SOURCED\n', encoding="utf-8")
+        overrides["__apache_envvars"] = str(envvars)
+    script = tmp_path / "configtest"
+    script.write_text(render_apache("modwsgi-fleet-configtest.j2", os_family, **overrides), encoding="utf-8")
+    candidate = tmp_path / "candidate.conf"
+    candidate.write_text("candidate\n", encoding="utf-8")
+    log = tmp_path / "log"
+    return {"os": os_family, "root": root, "main": main, "script": script, "candidate": candidate, "log": log}
+
+
+def run_configtest(tree: dict[str, Any], *args: str, rc: int = 0) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, FAKE_LOG=str(tree["log"]), FAKE_RC=str(rc))
+    return subprocess.run(["sh", str(tree["script"]), *args], env=env, capture_output=True, text=True, check=False)
+
+
+def test_configtest_checks_the_candidate_in_a_copy(fake_server_root: dict[str, Any]) -> None:
+    tree = fake_server_root
+    live = tree["root"] / "conf.d" / "live.conf"
+    result = run_configtest(tree, str(live), str(tree["candidate"]))
+    assert result.returncode == 0, result.stderr
+    log = tree["log"].read_text(encoding="utf-8").splitlines()
+    args = log[0].split()
+    assert args[:3] == ["args:", "-t", "-d"] and args[4] == "-f"
+    copy = Path(args[3])
+    assert copy.parent == tree["root"].parent and copy.name.startswith(".modwsgi-fleet-check.")
+    assert args[5] == "%s/%s" % (copy, tree["main"])
+    assert log[1] == ("envvars:yes:%s" % tree["root"] if tree["os"] == "Debian" else "envvars:no")
+    assert log[2] == "candidate:candidate"
+    assert log[3] == 'ServerRoot "%s"' % copy  # the copy's main file points at the copy
+    assert live.read_text(encoding="utf-8") == "live\n"  # the live tree is untouched
+    assert not copy.exists()  # and the copy is gone
+
+
+def test_configtest_fails_when_the_server_does(fake_server_root: dict[str, Any]) -> None:
+    tree = fake_server_root
+    result = run_configtest(tree, str(tree["root"] / "conf.d" / "live.conf"), str(tree["candidate"]), rc=1)
+    assert result.returncode == 1
+    assert not list(tree["root"].parent.glob(".modwsgi-fleet-check.*"))
+
+
+def test_configtest_without_arguments_checks_the_live_tree(fake_server_root: dict[str, Any]) -> None:
+    tree = fake_server_root
+    (tree["root"] / "conf.d" / "live.conf").write_text("as is\n", encoding="utf-8")
+    result = run_configtest(tree)
+    assert result.returncode == 0, result.stderr
+    log = tree["log"].read_text(encoding="utf-8").splitlines()
+    assert log[0] == "args: -t -d %s -f %s/%s" % (tree["root"], tree["root"], tree["main"])
+    assert log[2] == "candidate:as is"
+
+
+@pytest.mark.parametrize("args", [["/elsewhere/x.conf", "/tmp/c"], ["only-one"], ["a", "b", "c"]])
+def test_configtest_refuses_bad_arguments(fake_server_root: dict[str, Any], args: list[str]) -> None:
+    result = run_configtest(fake_server_root, *args)
+    assert result.returncode == 2 and result.stderr
+    assert not fake_server_root["log"].exists()
