@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts in this folder: the tool chain from scripts/bootstrap
 # and this checkout seen as the collection modwsgi.fleet.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 # The source document's table: processes/threads against what the app sees.
 # (multithread, multiprocess, daemon group, processes expected by display-name)
@@ -30,12 +31,13 @@ SIZED = "glance"
 LEGACY = ("/", 9090, True, False, "legacy", 1)
 RETIRED_MARK = "/var/tmp/molecule-legacy-retired"
 CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
+REPO = Path(__file__).resolve().parents[3]
 
 
 def get(host, port, path, tries=1):
     """GET from inside the container; returns (status, body)."""
     cmd = host.run("curl -s -w '\\n%%{http_code}' %s", "http://127.0.0.1:%d%s" % (port, path))
-    body, _, status = cmd.stdout.rpartition("\n")
+    body, status = cmd.stdout.rsplit("\n", 1) if "\n" in cmd.stdout else ("", cmd.stdout)
     return int(status or 0), body
 
 
@@ -82,7 +84,7 @@ def test_rendered_config_has_no_seed_mistakes(host):
     assert text.startswith("#"), "ansible_managed header first"
     vhosts = re.findall(r"<VirtualHost \*:(\d+)>(.*?)</VirtualHost>", text, re.S)
     expected_ports = {e[1] for e in EXPECTED.values()} | {9292} | ({9393} if retired(host) else {LEGACY[1]})
-    assert sorted(int(port) for port, _ in vhosts) == sorted(expected_ports)
+    assert sorted(int(vhost[0]) for vhost in vhosts) == sorted(expected_ports)
     for port, body in vhosts:
         locations = re.findall(r'<Location "([^"]+)">', body)
         aliases = re.findall(r"WSGIScriptAlias (\S+) ", body)
@@ -95,7 +97,7 @@ def test_rendered_config_has_no_seed_mistakes(host):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_project_answers_with_promised_flags(host, name):
-    _, _, multithread, multiprocess, group, _ = EXPECTED[name]
+    multithread, multiprocess, group = EXPECTED[name][2:5]
     reply = answer(host, name)
     assert reply["project"] == name
     assert reply["multithread"] is multithread
@@ -110,10 +112,23 @@ def test_flask_project_runs_in_its_venv(host):
     assert reply["prefix"] == "/srv/wsgi/placement/venv"
 
 
-def test_all_four_rows_of_the_table_are_covered():
-    rows = {(mt, mp, procs is not None) for (_, _, mt, mp, _, procs) in EXPECTED.values()}
-    assert (True, False, True) in rows and (False, True, True) in rows
-    assert {(e[2], e[3]) for e in EXPECTED.values()} >= {(True, False), (True, True), (False, True)}
+def test_inventory_covers_all_four_rows_of_the_table():
+    """The example inventory's settings give every row of the document's table, as EXPECTED says."""
+    example = REPO / "inventories" / "example" / "group_vars" / "wsgi_hosts.yml"
+    projects = {p["name"]: p for p in yaml.safe_load(example.read_text())["wsgi_projects"]}
+    groups = {}
+    for project in projects.values():
+        groups.setdefault(project.get("daemon", project["name"]), {}).update(
+            {k: project[k] for k in ("processes", "threads") if k in project})
+    rows = set()
+    for name, (_path, _port, multithread, multiprocess, group, _count) in EXPECTED.items():
+        if projects[name].get("sizing"):
+            continue
+        processes, threads = groups[group].get("processes"), groups[group].get("threads", 15)
+        assert (threads > 1, processes is not None) == (multithread, multiprocess), name
+        rows.add((processes is None, processes == 1, threads > 1))
+    # threads, processes=1 threads, processes=N threads, processes=N threads=1
+    assert {(True, False, True), (False, True, True), (False, False, True), (False, False, False)} <= rows
 
 
 @pytest.mark.parametrize("group", sorted({e[4] for e in EXPECTED.values()}))
@@ -125,7 +140,7 @@ def test_daemon_processes_by_display_name_and_user(host, group):
 
 
 def test_shared_group_serves_both_projects_from_the_same_process(host):
-    procs = {pid for pid, (_, name) in daemons(host).items() if name == "portal"}
+    procs = {pid for pid, (user, name) in daemons(host).items() if name == "portal" and user == "portal"}
     pid1 = answer(host, "project1")["pid"]
     pid2 = answer(host, "project2")["pid"]
     assert pid1 == pid2 and pid1 in procs
@@ -150,7 +165,7 @@ def test_paths_of_one_vhost_reach_their_own_project(host):
 def test_wsgi_script_source_is_not_served_as_text(host):
     for name in EXPECTED:
         path, port = EXPECTED[name][:2]
-        _, body = get(host, port, path)
+        body = get(host, port, path)[1]
         assert "def application" not in body
 
 
@@ -184,14 +199,14 @@ def test_front_end_covers_every_daemon_thread(host):
 
 
 def test_legacy_project_present_or_retired(host):
-    path, port, multithread, multiprocess, group, _ = LEGACY
+    path, port, multithread, multiprocess = LEGACY[:4]
     listening = host.socket("tcp://0.0.0.0:%d" % port).is_listening or host.socket(
         "tcp://:::%d" % port).is_listening
     conf = host.file(CONF).content_string
     if retired(host):
         assert "legacy" not in conf
         assert not listening
-        assert "legacy" not in {name for _, name in daemons(host).values()}
+        assert "legacy" not in {entry[1] for entry in daemons(host).values()}
         assert get(host, port, path)[0] == 0  # connection refused
     else:
         assert listening
@@ -247,23 +262,64 @@ def _state(host):
     )
 
 
+def inventory_projects():
+    """wsgi_projects of the converged host, as the inventory gives them."""
+    listed = subprocess.run(
+        ["ansible-inventory", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--host", "modwsgi-fleet-bookworm"],
+        check=True, capture_output=True, text=True, cwd=REPO)
+    return json.loads(listed.stdout)["wsgi_projects"]
+
+
+def site(tmp_path, projects, *options):
+    """Run playbooks/site.yml against the host with these projects; returns (rc, output)."""
+    extra = tmp_path / "projects.json"
+    extra.write_text(json.dumps({"wsgi_projects": projects}))
+    run = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "playbooks/site.yml",
+         "-e", "@%s" % extra, *options],
+        capture_output=True, text=True, cwd=REPO,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
+    return run.returncode, run.stdout + run.stderr
+
+
+def recap_changed(output):
+    return int(re.search(r"modwsgi-fleet-bookworm\s+: ok=\d+\s+changed=(\d+)", output).group(1))
+
+
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_fails_before_anything_changes(host, case, tmp_path):
+    if retired(host):
+        pytest.skip("checked once, on the host as converged from the inventory")
     bad, message = BAD_INPUT[case]
-    repo = Path(__file__).resolve().parents[3]
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    listed = subprocess.run(
-        ["ansible-inventory", "-i", inventory, "--host", "modwsgi-fleet-bookworm"],
-        check=True, capture_output=True, text=True, cwd=repo)
-    projects = json.loads(listed.stdout)["wsgi_projects"] + [bad]
-    extra = tmp_path / "bad.json"
-    extra.write_text(json.dumps({"wsgi_projects": projects}))
     before = _state(host)
-    run = subprocess.run(
-        ["ansible-playbook", "-i", inventory, "playbooks/site.yml", "-e", "@%s" % extra],
-        capture_output=True, text=True, cwd=repo,
-        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
-    output = run.stdout + run.stderr
-    assert run.returncode != 0, output
+    returncode, output = site(tmp_path, inventory_projects() + [bad])
+    assert returncode != 0, output
     assert message in output, output[-3000:]
     assert _state(host) == before
+
+
+def test_check_mode_on_a_converged_host_shows_no_change(host, tmp_path):
+    if retired(host):
+        pytest.skip("checked once, on the host as converged from the inventory")
+    before = _state(host)
+    returncode, output = site(tmp_path, inventory_projects(), "--check", "--diff")
+    assert returncode == 0, output[-3000:]
+    assert recap_changed(output) == 0, output[-3000:]
+    assert _state(host) == before
+
+
+def test_check_mode_shows_the_diff_of_a_changed_project_and_changes_nothing(host, tmp_path):
+    if retired(host):
+        pytest.skip("checked once, on the host as converged from the inventory")
+    projects = inventory_projects()
+    for project in projects:
+        if project["name"] == "keystone":
+            project["threads"] = 30
+    before = _state(host)
+    returncode, output = site(tmp_path, projects, "--check", "--diff")
+    assert returncode == 0, output[-3000:]
+    assert recap_changed(output) > 0
+    assert re.search(r"\+WSGIDaemonProcess keystone processes=2 threads=30 ", output), output[-3000:]
+    assert re.search(r"-WSGIDaemonProcess keystone processes=2 threads=25 ", output)
+    assert _state(host) == before
+    assert "threads=25" in host.file(CONF).content_string

@@ -29,9 +29,8 @@ ROOT = Path(__file__).resolve().parents[3]
 ROLES = ROOT / "roles"
 EXAMPLE = ROOT / "inventories" / "example" / "group_vars" / "wsgi_hosts.yml"
 MANAGED = "Ansible managed: modwsgi.fleet unit test sample"
-TYPOGRAPHIC_QUOTES = "\u201c\u201d\u2033\u2018\u2019\u201e\u00ab\u00bb"  # “ ” ″ ‘ ’ „ « »
+TYPOGRAPHIC_QUOTES = "\u201c\u201d\u2033\u2018\u2019\u201e\u00ab\u00bb"  # curly quotes, double prime, low-9 quote, guillemets
 LOADER = DataLoader()
-
 
 
 # --- Rendering ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import (
 PROPERTY = settings(deadline=None, max_examples=100)
 SCRIPT = "/srv/wsgi/app/app.wsgi"
 
+
 def project(name: str = "app", **fields: Any) -> dict[str, Any]:
     """A valid daemon-mode project; fields set to ... are removed."""
     raw: dict[str, Any] = {"name": name, "script": SCRIPT}
@@ -427,7 +428,7 @@ def test_embedded_mode_refuses_daemon_only_fields(field: str, value: Any) -> Non
 
 # --- Hostile and malformed values -------------------------------------------------
 
-TYPOGRAPHIC_CHARS = "\u201c\u201d\u2033\u2018\u2019"  # the document's “ ” ″, and ‘ ’
+TYPOGRAPHIC_CHARS = "\u201c\u201d\u2033\u2018\u2019"  # the document's curly double quotes and double prime, and curly single quotes
 
 
 def case(field: str, value: Any, label: str | None = None, drop: Iterable[str] = ()) -> Any:

@@ -149,8 +149,6 @@ def test_documentation_matches_the_module() -> None:
     assert run(example)["changed"] is False
 
 
-
-
 def test_return_documents_every_key() -> None:
     returned = yaml.safe_load(wsgi_plan.RETURN)
     result = run({"projects": PROJECTS})
