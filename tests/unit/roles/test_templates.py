@@ -126,7 +126,7 @@ def parse(text: str) -> Block:
             continue
         if "<" in stripped or ">" in stripped:
             raise ConfigSyntaxError("line %d: stray angle bracket: %r" % (number, stripped))
-        name, _, rest = stripped.partition(" ")
+        name, _sep, rest = stripped.partition(" ")
         stack[-1].directives.append((name, rest.strip()))
     if len(stack) != 1:
         raise ConfigSyntaxError("unclosed section(s): %s" % ", ".join(b.tag for b in stack[1:]))
@@ -311,13 +311,13 @@ def check_wsgi_conf(plan: dict[str, Any], text: str, sizes: Optional[dict[str, A
         assert block.values("ServerName") == ([vhost["server_name"]] if vhost["server_name"] else [])
         mounts = {m["path"]: m for m in vhost["mounts"]}
         aliases = [re.fullmatch(r'(\S+) "([^"]+)"', a).groups() for a in block.values("WSGIScriptAlias")]
-        alias_paths = [path for path, _ in aliases]
+        alias_paths = [alias[0] for alias in aliases]
         locations = [unquote(b.arg) for b in block.blocks("Location")]
         # Each <Location> once, each with the alias of the same path; one of each per mount.
         assert len(locations) == len(set(locations)) == len(mounts)
         assert len(alias_paths) == len(set(alias_paths)) == len(mounts)
         assert set(locations) == set(alias_paths) == set(mounts)
-        assert {path: script for path, script in aliases} == {p: m["script"] for p, m in mounts.items()}
+        assert dict(aliases) == {p: m["script"] for p, m in mounts.items()}
         # Aliases: longest path first, "/" last; Locations: shortest first.
         assert [len(p) for p in alias_paths] == sorted((len(p) for p in alias_paths), reverse=True)
         assert [len(p) for p in locations] == sorted(len(p) for p in locations)
@@ -426,7 +426,7 @@ def test_server_names_pass_authorization_and_options() -> None:
     (api,) = by_name[("api.example.com",)].blocks("Location")
     assert api.values("WSGIPassAuthorization") == ["On"]
     assert text.count("WSGIPassAuthorization On") == 1
-    _, options = daemon_lines(text)["api"]
+    options = daemon_lines(text)["api"][1]
     assert options["python-path"] == "/opt/a:/opt/b"
     assert (options["umask"], options["maximum-requests"]) == ("0002", "100")
     (www,) = by_name[("www.example.com",)].blocks("Location")
