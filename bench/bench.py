@@ -246,7 +246,11 @@ LoadModule wsgi_module {modules}/mod_wsgi.so
 
 # Front end sized far above any daemon capacity in the grid (8 x 16 = 128)
 # and the wrk connections (at most 128): all 256 worker threads start at once
-# and are never reaped, so Apache itself is not what limits a cell.
+# and are never reaped, so Apache itself is not what limits a cell. Each child
+# alone has a thread for every wrk connection: the event MPM closes keep-alive
+# connections of a child that holds more connections than
+# ThreadsPerChild + AsyncRequestWorkerFactor x idle threads, and wrk counts a
+# request caught in that close as a read error.
 Timeout 60
 KeepAlive On
 MaxKeepAliveRequests 0
@@ -277,8 +281,8 @@ LIVE: list["Httpd"] = []  # instances to stop on any exit
 class Httpd:
     """One apache2 -DFOREGROUND in its own process group and temp ServerRoot."""
 
-    children = 4
-    threads_per_child = 64
+    children = 2
+    threads_per_child = 128
     stop_grace = 1.5  # seconds between SIGTERM and SIGKILL of the process group
 
     def __init__(self, base: Path, name: str, config: Config, port: int):
@@ -1015,14 +1019,14 @@ def parse_args(argv: list[str]):
     parser.add_argument("--out", type=Path, help="output directory (default bench/results, quick bench/results-quick)")
     parser.add_argument("--seed", default="1", help="seed of the shuffled run order")
     parser.add_argument("--pairs", type=int, help="quiet module/best pairs wanted per profile (default 5, quick 2)")
-    parser.add_argument("--extra-pairs", type=int, default=3, help="extra pair attempts when pairs are busy (3)")
+    parser.add_argument("--extra-pairs", type=int, default=2, help="extra pair attempts when pairs are busy (2)")
     parser.add_argument(
         "--busy-cpu",
         type=float,
         default=0.3,
         help="a run is 'busy' when other jobs used more cores than this (default 0.3)",
     )
-    parser.add_argument("--max-reruns", type=int, help="busy sweep rows measured again per profile (default 4, quick 2)")
+    parser.add_argument("--max-reruns", type=int, help="busy sweep rows measured again per profile (default 3, quick 2)")
     parser.add_argument(
         "--nice",
         type=int,
@@ -1046,7 +1050,7 @@ def parse_args(argv: list[str]):
     if args.pairs is None:
         args.pairs = 2 if args.quick else 5
     if args.max_reruns is None:
-        args.max_reruns = 2 if args.quick else 4
+        args.max_reruns = 2 if args.quick else 3
     return args
 
 
