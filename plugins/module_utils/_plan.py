@@ -28,25 +28,42 @@ URL_PATH_RE = re.compile(r"^/([A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)*)?$")
 HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 # A ServerName is compared literally, so no wildcards.
 SERVER_NAME_RE = re.compile(r"^%s(\.%s)*$" % (HOST_LABEL, HOST_LABEL))
-OPTION_VALUE_RE = re.compile(r"^[A-Za-z0-9_./:,@+-]+$")
+LOCALE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.@-]{0,63}$")
 PIP_REQUIREMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\[\],<>=!~+-]*$")
 APPLICATION_GROUP_RE = re.compile(r"^(%\{(GLOBAL|RESOURCE|SERVER)\}|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")
 
-# WSGIDaemonProcess options an inventory may pass through `options`, as
-# documented for mod_wsgi 4.9 (Debian 12). The ones this module writes itself
-# from their own fields are refused there, with the field to use instead.
-DAEMON_OPTIONS = frozenset(
-    """
-    umask lang locale chroot script-user stack-size maximum-requests
-    inactivity-timeout deadlock-timeout graceful-timeout eviction-timeout
-    restart-interval shutdown-timeout startup-timeout connect-timeout
-    socket-timeout queue-timeout request-timeout response-socket-timeout
-    header-buffer-size response-buffer-size home
-    receive-buffer-size send-buffer-size listen-backlog socket-user
-    cpu-time-limit cpu-priority memory-limit virtual-memory-limit
-    server-metrics supplementary-groups python-eggs
-    """.split()
-)
+# WSGIDaemonProcess options an inventory may pass through `options`, with the
+# kind of value each takes (checked here, so that a value mod_wsgi would refuse
+# never reaches Apache) and the first mod_wsgi version that knows it. The
+# options this module writes itself from their own fields are refused there,
+# with the field to use instead.
+SECONDS = "seconds"
+COUNT = "count"
+DAEMON_OPTIONS: dict[str, tuple[str, tuple[int, ...]]] = {
+    # process life cycle, in whole seconds (0: off)
+    **{name: (SECONDS, (4, 0)) for name in """
+        inactivity-timeout deadlock-timeout graceful-timeout shutdown-timeout startup-timeout
+        connect-timeout socket-timeout queue-timeout request-timeout response-socket-timeout
+        restart-interval cpu-time-limit""".split()},
+    "eviction-timeout": (SECONDS, (4, 4, 7)),
+    "interrupt-timeout": (SECONDS, (6, 0)),
+    # sizes and counts
+    **{name: (COUNT, (4, 0)) for name in """
+        maximum-requests stack-size header-buffer-size response-buffer-size receive-buffer-size
+        send-buffer-size listen-backlog memory-limit virtual-memory-limit""".split()},
+    "cpu-priority": ("priority", (4, 0)),
+    "switch-interval": ("fraction", (6, 0)),
+    "umask": ("umask", (4, 0)),
+    "lang": ("locale", (4, 0)),
+    "locale": ("locale", (4, 0)),
+    "home": ("path", (4, 0)),
+    "chroot": ("path", (4, 0)),
+    "python-eggs": ("path", (4, 0)),
+    "script-user": ("account", (4, 0)),
+    "socket-user": ("account", (4, 0)),
+    "supplementary-groups": ("accounts", (4, 0)),
+    "server-metrics": ("switch", (4, 0)),
+}
 OWN_FIELD_OPTIONS = {
     "processes": "processes",
     "threads": "threads",
@@ -231,7 +248,63 @@ def _account(project: str, name: str, value: Any) -> str:
     return value
 
 
-def _options(project: str, value: Any) -> dict[str, Any]:
+def parse_version(text: Any) -> Optional[tuple[int, ...]]:
+    """(4, 9, 4) from '4.9.4', '4.9.4-1+b2' or '5.0.2-1'; None for an empty or odd value."""
+    if not isinstance(text, str):
+        return None
+    match = re.match(r"^\s*(?:[0-9]+:)?([0-9]+(?:\.[0-9]+)*)", text)
+    return tuple(int(part) for part in match.group(1).split(".")) if match else None
+
+
+def _version_text(version: tuple[int, ...]) -> str:
+    return ".".join(str(part) for part in version)
+
+
+def _option_value(project: str, where: str, kind: str, val: Any) -> Any:
+    """One option's value, checked for its kind; returned as it is rendered."""
+    if kind in (SECONDS, COUNT):
+        if isinstance(val, bool) or not isinstance(val, int):
+            if isinstance(val, str) and re.fullmatch(r"[0-9]{1,10}", val):
+                val = int(val)
+            else:
+                raise _fail(project, where, "must be a whole number%s, got %r"
+                            % (" of seconds" if kind == SECONDS else "", val))
+        if not 0 <= val <= 2 ** 31 - 1:
+            raise _fail(project, where, "must be from 0 to %d, got %d" % (2 ** 31 - 1, val))
+        return val
+    if kind == "priority":
+        if isinstance(val, bool) or not isinstance(val, int) or not -20 <= val <= 20:
+            raise _fail(project, where, "must be a whole number from -20 to 20, got %r" % (val,))
+        return val
+    if kind == "fraction":
+        if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 < val <= 60:
+            raise _fail(project, where, "must be a number of seconds above 0 (e.g. 0.005), got %r" % (val,))
+        return val
+    if kind == "umask":
+        # YAML reads an unquoted 0022 as the octal number 18: only a quoted string is unambiguous.
+        if not isinstance(val, str) or not re.fullmatch(r"0?[0-7]{3}", val):
+            raise _fail(project, where, "must be an octal umask in quotes such as '0022', got %r" % (val,))
+        return val
+    if kind == "locale":
+        return _str(project, where, val, LOCALE_RE, "a locale such as en_US.UTF-8")
+    if kind == "path":
+        return _fs_path(project, where, val)
+    if kind == "account":
+        return _account(project, where, val)
+    if kind == "accounts":
+        names = val.split(",") if isinstance(val, str) else val
+        if not isinstance(names, list) or not names:
+            raise _fail(project, where, "must be a list of group names, got %r" % (val,))
+        return ",".join(_str(project, where, name, ACCOUNT_RE, "a list of group names") for name in names)
+    # switch
+    if isinstance(val, bool):
+        return "On" if val else "Off"
+    if val in ("On", "Off"):
+        return val
+    raise _fail(project, where, "must be On or Off, got %r" % (val,))
+
+
+def _options(project: str, value: Any, mod_wsgi: Optional[tuple[int, ...]]) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -245,18 +318,11 @@ def _options(project: str, value: Any) -> dict[str, Any]:
                             % OWN_FIELD_OPTIONS[key])
             raise _fail(project, where, "is not a WSGIDaemonProcess option this role knows (known: %s)"
                         % ", ".join(sorted(DAEMON_OPTIONS)))
-        if key == "home":
-            checked[key] = _fs_path(project, where, val)
-            continue
-        if isinstance(val, bool):
-            raise _fail(project, where, "must be a number or a word, got %r" % (val,))
-        if isinstance(val, int):
-            if val < 0:
-                raise _fail(project, where, "must not be negative, got %d" % val)
-            checked[key] = val
-            continue
-        checked[key] = _str(project, where, val, OPTION_VALUE_RE,
-                            "a number or a word of letters, digits and _ . / : , @ + -")
+        kind, since = DAEMON_OPTIONS[key]
+        if mod_wsgi is not None and mod_wsgi < since:
+            raise _fail(project, where, "needs mod_wsgi %s or later, and this host has mod_wsgi %s"
+                        % (_version_text(since), _version_text(mod_wsgi)))
+        checked[key] = _option_value(project, where, kind, val)
     return checked
 
 
@@ -283,7 +349,8 @@ def _string_list(project: str, name: str, value: Any) -> list[Any]:
 # One project
 
 
-def normalize_project(raw: Any, index: int, base_dir: str) -> dict[str, Any]:
+def normalize_project(raw: Any, index: int, base_dir: str,
+                      mod_wsgi: Optional[tuple[int, ...]] = None) -> dict[str, Any]:
     """Check one entry of ``wsgi_projects`` and fill in its defaults."""
     if not isinstance(raw, dict):
         raise PlanError("wsgi_projects[%d]: must be a mapping, got %r" % (index, raw))
@@ -357,7 +424,7 @@ def normalize_project(raw: Any, index: int, base_dir: str) -> dict[str, Any]:
                       _int(name, "processes", raw["processes"], 1, MAX_PROCESSES)),
         "threads": (None if raw.get("threads") is None else
                     _int(name, "threads", raw["threads"], 1, MAX_THREADS)),
-        "options": _options(name, raw.get("options")),
+        "options": _options(name, raw.get("options"), mod_wsgi),
         "daemon": group_name if mode == "daemon" else None,
         "application_group": _str(
             name, "application_group",
@@ -411,8 +478,15 @@ def _build_group(name: str, members: list[dict[str, Any]], default_threads: int,
 
 
 def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: int = 15,
-               reserved_ports: Optional[list[int]] = None) -> Plan:
-    """Check every project, then lay out daemon groups, vhosts and ports."""
+               reserved_ports: Optional[list[int]] = None, mod_wsgi_version: Optional[str] = None) -> Plan:
+    """Check every project, then lay out daemon groups, vhosts and ports.
+
+    ``mod_wsgi_version`` is the host's (e.g. '4.9.4-1+b2'); options newer than it
+    are refused. Empty: not installed yet, so only the values are checked.
+    """
+    mod_wsgi = parse_version(mod_wsgi_version) if mod_wsgi_version else None
+    if mod_wsgi_version and mod_wsgi is None:
+        raise PlanError("mod_wsgi_version: must be a version such as 4.9.4, got %r" % (mod_wsgi_version,))
     if raw_projects is None:
         raw_projects = []
     if not isinstance(raw_projects, list):
@@ -425,7 +499,7 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
     projects: list[dict[str, Any]] = []
     absent: list[str] = []
     for index, raw in enumerate(raw_projects):
-        project = normalize_project(raw, index, base_dir)
+        project = normalize_project(raw, index, base_dir, mod_wsgi)
         if project["name"] in seen:
             raise _fail(project["name"], "name", "is given twice (entries %d and %d)"
                         % (seen[project["name"]], index))

@@ -58,6 +58,14 @@ options:
     type: list
     elements: int
     default: []
+  mod_wsgi_version:
+    description:
+      - Version of the host's mod_wsgi, as its package reports it (for example C(4.9.4-1+b2)).
+      - C(options) that mod_wsgi only knows from a later version are refused, naming the project,
+        the option and both versions (for example C(interrupt-timeout) needs mod_wsgi 6.0).
+      - Empty when mod_wsgi is not installed yet; then only the values of the options are checked.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -250,6 +258,7 @@ def main():
             base_dir=dict(type="str", default="/srv/wsgi"),
             default_threads=dict(type="int", default=15),
             reserved_ports=dict(type="list", elements="int", default=[]),
+            mod_wsgi_version=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )
@@ -259,6 +268,7 @@ def main():
             base_dir=module.params["base_dir"],
             default_threads=module.params["default_threads"],
             reserved_ports=module.params["reserved_ports"],
+            mod_wsgi_version=module.params["mod_wsgi_version"],
         )
     except PlanError as exc:
         module.fail_json(msg="Invalid wsgi_projects: %s" % exc)

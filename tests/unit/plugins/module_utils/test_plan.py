@@ -17,6 +17,7 @@ from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import (
     MAX_THREADS,
     PlanError,
     build_plan,
+    parse_version,
     promised_flags,
 )
 
@@ -485,6 +486,11 @@ HOSTILE = [
         "foo", "Umask", "maximum_requests", "processes", "threads", "user", "group", "display-name",
         "python-home", "python-path", "umask evil",
     ]],
+    case("options", {"graceful-timeout": "15\nWSGIDaemonProcess x"}, "options.graceful-timeout"),
+    case("options", {"lang": "en_US.UTF-8 evil=1"}, "options.lang"),
+    case("options", {"home": "/srv/$(id)"}, "options.home"),
+    case("options", {"supplementary-groups": "adm\nx"}, "options.supplementary-groups"),
+    case("options", {"server-metrics": "On\n"}, "options.server-metrics"),
     case("options", "maximum-requests=10"),
     case("options", ["maximum-requests"]),
     # pip requirements (never rendered into Apache, but handed to pip)
@@ -530,6 +536,96 @@ def test_hostile_value_is_rejected_naming_project_and_field(field: str, value: A
 
 def test_corpus_is_large_enough() -> None:
     assert len(HOSTILE) >= 50
+
+
+# --- WSGIDaemonProcess options: values by kind, names by mod_wsgi version ----------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rendered"),
+    [
+        ("graceful-timeout", 15, 15),
+        ("graceful-timeout", "15", 15),
+        ("eviction-timeout", 0, 0),
+        ("maximum-requests", 10000, 10000),
+        ("listen-backlog", 500, 500),
+        ("cpu-priority", -5, -5),
+        ("umask", "0022", "0022"),
+        ("umask", "027", "027"),
+        ("lang", "en_US.UTF-8", "en_US.UTF-8"),
+        ("locale", "C.UTF-8", "C.UTF-8"),
+        ("home", "/srv/wsgi/app", "/srv/wsgi/app"),
+        ("python-eggs", "/var/cache/eggs", "/var/cache/eggs"),
+        ("script-user", "www-data", "www-data"),
+        ("supplementary-groups", ["ssl-cert", "adm"], "ssl-cert,adm"),
+        ("supplementary-groups", "ssl-cert,adm", "ssl-cert,adm"),
+        ("server-metrics", True, "On"),
+        ("server-metrics", "Off", "Off"),
+    ],
+)
+def test_option_values_are_checked_and_rendered_by_kind(key: str, value: Any, rendered: Any) -> None:
+    assert group(plan(project("app", options={key: value})), "app")["options"] == {key: rendered}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "why"),
+    [
+        ("graceful-timeout", "15s", "must be a whole number of seconds"),
+        ("graceful-timeout", -1, "must be from 0 to"),
+        ("graceful-timeout", 1.5, "must be a whole number of seconds"),
+        ("graceful-timeout", True, "must be a whole number of seconds"),
+        ("maximum-requests", "many", "must be a whole number"),
+        ("maximum-requests", 2 ** 31, "must be from 0 to"),
+        ("cpu-priority", 21, "from -20 to 20"),
+        ("umask", 18, "in quotes such as '0022'"),
+        ("umask", "0999", "octal umask"),
+        ("lang", "en US", "a locale"),
+        ("home", "srv/app", "an absolute path"),
+        ("script-user", "root", "must not be root"),
+        ("socket-user", "#0", "a system account name"),
+        ("supplementary-groups", [], "a list of group names"),
+        ("supplementary-groups", "adm,,x", "a list of group names"),
+        ("supplementary-groups", "adm wheel", "a list of group names"),
+        ("server-metrics", "yes", "must be On or Off"),
+        ("switch-interval", 0, "above 0"),
+    ],
+)
+def test_option_values_of_the_wrong_kind_are_refused(key: str, value: Any, why: str) -> None:
+    message = failure(project("app", options={key: value}))
+    assert message.startswith("project 'app': field 'options.%s': " % key), message
+    assert why in message, message
+
+
+@pytest.mark.parametrize("key", ["interrupt-timeout", "switch-interval"])
+@pytest.mark.parametrize("version", ["4.9.4-1+b2", "5.0.2-1", "4.7.1"])
+def test_option_newer_than_the_hosts_mod_wsgi_is_refused_naming_both_versions(key: str, version: str) -> None:
+    value = 30 if key == "interrupt-timeout" else 0.005
+    message = failure(project("app", options={key: value}), mod_wsgi_version=version)
+    assert message == "project 'app': field 'options.%s': needs mod_wsgi 6.0 or later, and this host has " \
+        "mod_wsgi %s" % (key, version.split("-")[0])
+
+
+@pytest.mark.parametrize("version", ["6.0.0", "6.1", "1:6.0.2-1"])
+def test_option_is_accepted_from_its_first_mod_wsgi_version(version: str) -> None:
+    result = plan(project("app", options={"interrupt-timeout": 30}), mod_wsgi_version=version)
+    assert group(result, "app")["options"] == {"interrupt-timeout": 30}
+
+
+def test_unknown_mod_wsgi_version_checks_values_only() -> None:
+    assert group(plan(project("app", options={"interrupt-timeout": 30})), "app")["options"] == {"interrupt-timeout": 30}
+    assert "options.interrupt-timeout" in failure(project("app", options={"interrupt-timeout": "soon"}))
+
+
+@pytest.mark.parametrize(("text", "version"), [
+    ("4.9.4", (4, 9, 4)), ("4.9.4-1+b2", (4, 9, 4)), ("5.0.2-1", (5, 0, 2)), ("1:6.0.0-1", (6, 0, 0)),
+    (" 4.7.1", (4, 7, 1)), ("", None), ("abc", None), (None, None), (4.9, None),
+])
+def test_parse_version(text: Any, version: Any) -> None:
+    assert parse_version(text) == version
+
+
+def test_odd_mod_wsgi_version_is_an_error() -> None:
+    assert failure(project("app"), mod_wsgi_version="latest").startswith("mod_wsgi_version: ")
 
 
 @pytest.mark.parametrize("entry", ["app", ["app"], None, 5, ("app",)], ids=repr)

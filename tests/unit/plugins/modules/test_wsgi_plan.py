@@ -5,57 +5,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from ansible.module_utils import basic
 
 from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import build_plan
 from ansible_collections.modwsgi.fleet.plugins.modules import wsgi_plan
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    import contextlib
-
-    @contextlib.contextmanager  # type: ignore[no-redef]
-    def patch_module_args(args: dict[str, Any] | None = None) -> Iterator[None]:
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-
-
-class ExitJson(Exception):
-    """exit_json was called."""
-
-
-class FailJson(Exception):
-    """fail_json was called."""
-
-
-@pytest.fixture(autouse=True)
-def module_exits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Turn exit_json/fail_json into exceptions."""
-
-    def exit_json(self: basic.AnsibleModule, **kwargs: Any) -> None:
-        raise ExitJson(kwargs)
-
-    def fail_json(self: basic.AnsibleModule, msg: str, **kwargs: Any) -> None:
-        raise FailJson(dict(kwargs, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+from ansible_collections.modwsgi.fleet.tests.unit.plugins.modules.harness import ExitJson, FailJson, run_main
 
 
 def run(args: dict[str, Any], outcome: type[Exception] = ExitJson) -> dict[str, Any]:
     """Run main() with ``args``; return what it passed to exit_json or fail_json."""
-    with patch_module_args(args), pytest.raises(outcome) as info:
-        wsgi_plan.main()
-    return info.value.args[0]
+    return run_main(wsgi_plan.main, args, outcome)
 
 
 KEYSTONE = {"name": "keystone", "script": "/usr/bin/keystone-wsgi-public", "port": 5000, "processes": 4, "threads": 1}
@@ -135,14 +98,23 @@ def test_projects_is_required() -> None:
     assert "projects" in run({}, FailJson)["msg"]
 
 
+def test_option_too_new_for_the_hosts_mod_wsgi_is_refused_naming_both_versions() -> None:
+    project = dict(KEYSTONE, options={"interrupt-timeout": 30})
+    result = run({"projects": [project], "mod_wsgi_version": "4.9.4-1+b2"}, FailJson)
+    assert result["msg"] == ("Invalid wsgi_projects: project 'keystone': field 'options.interrupt-timeout': "
+                             "needs mod_wsgi 6.0 or later, and this host has mod_wsgi 4.9.4")
+    assert run({"projects": [project], "mod_wsgi_version": "6.0.0"})["changed"] is False
+
+
 def test_documentation_matches_the_module() -> None:
     """A quick local check of what ansible-test validate-modules checks in depth."""
     doc = yaml.safe_load(wsgi_plan.DOCUMENTATION)
     options = doc["options"]
-    assert sorted(options) == ["base_dir", "default_threads", "projects", "reserved_ports"]
+    assert sorted(options) == ["base_dir", "default_threads", "mod_wsgi_version", "projects", "reserved_ports"]
     assert options["projects"]["required"] is True
     assert (options["base_dir"]["default"], options["default_threads"]["default"], options["reserved_ports"]["default"]) == (
         "/srv/wsgi", 15, [])
+    assert options["mod_wsgi_version"]["default"] == ""
     assert doc["attributes"]["check_mode"]["support"] == "full"
     yaml.safe_load(wsgi_plan.EXAMPLES)
     example = yaml.safe_load(wsgi_plan.EXAMPLES)[0]["modwsgi.fleet.wsgi_plan"]
@@ -154,3 +126,29 @@ def test_return_documents_every_key() -> None:
     result = run({"projects": PROJECTS})
     assert set(returned) == set(result) - {"changed"}
     assert set(returned["groups"]["contains"]) == set(result["groups"][0])
+
+
+# The hostile corpus that molecule/safety also feeds through the role.
+CORPUS = yaml.safe_load((Path(__file__).resolve().parents[3] / "hostile" / "corpus.yml").read_text(encoding="utf-8"))
+
+
+def test_hostile_corpus_is_large_and_varied() -> None:
+    cases = CORPUS["cases"]
+    assert len(cases) >= 50
+    assert len({case["field"] for case in cases}) >= 15
+    text = json.dumps([case["value"] for case in cases])
+    for needle in ("\\n", "\\\"", "'", "<", ">", " ", "%{", "..", "$(", "`", ";", "|", "\\u201c"):
+        assert needle in text, needle
+
+
+@pytest.mark.parametrize("case", CORPUS["cases"], ids=lambda case: "%s=%r" % (case["field"], case["value"]))
+def test_hostile_corpus_is_refused_by_the_module(case: dict[str, Any]) -> None:
+    entry = dict(CORPUS["project"], **{case["field"]: case["value"]})
+    entry = {k: v for k, v in entry.items() if k not in case.get("drop", [])}
+    result = run({"projects": [KEYSTONE, entry]}, FailJson)
+    if case["field"] == "name":
+        expected = "Invalid wsgi_projects: wsgi_projects[1]: field 'name': "
+    else:
+        expected = "Invalid wsgi_projects: project 'hostile': field '%s': " % case.get("label", case["field"])
+    assert result["msg"].startswith(expected), result["msg"]
+    assert "\n" not in result["msg"]

@@ -5,62 +5,20 @@
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
-from ansible.module_utils import basic
 
 from ansible_collections.modwsgi.fleet.plugins.module_utils import _sizing
 from ansible_collections.modwsgi.fleet.plugins.modules import wsgi_sizing
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    import contextlib
-
-    @contextlib.contextmanager  # type: ignore[no-redef]
-    def patch_module_args(args: dict[str, Any] | None = None) -> Iterator[None]:
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-
-
-class ExitJson(Exception):
-    """exit_json was called."""
-
-
-class FailJson(Exception):
-    """fail_json was called."""
-
-
-@pytest.fixture(autouse=True)
-def module_exits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Turn exit_json/fail_json into exceptions and record warnings."""
-    warnings: list[str] = []
-
-    def exit_json(self: basic.AnsibleModule, **kwargs: Any) -> None:
-        raise ExitJson(kwargs)
-
-    def fail_json(self: basic.AnsibleModule, msg: str, **kwargs: Any) -> None:
-        raise FailJson(dict(kwargs, msg=msg, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning: warnings.append(warning))
-    return warnings
+from ansible_collections.modwsgi.fleet.tests.unit.plugins.modules.harness import ExitJson, FailJson, run_main
 
 
 def run(args: dict[str, Any], outcome: type[Exception] = ExitJson) -> dict[str, Any]:
     """Run main() with ``args``; return what it passed to exit_json or fail_json."""
-    with patch_module_args(args), pytest.raises(outcome) as info:
-        wsgi_sizing.main()
-    return info.value.args[0]
+    return run_main(wsgi_sizing.main, args, outcome)
 
 
 KEYSTONE = {"name": "keystone", "cpu_ms": 8, "wait_ms": 40, "rss_mb": 120, "peak_rps": 150}
