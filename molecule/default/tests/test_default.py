@@ -5,13 +5,15 @@ that sets the project `legacy` absent (the mark file tells which).
 """
 
 import json
-import os
 import re
-import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
+from fleet_host import REPO, daemons, get, host_state, inventory_projects, recap_changed, site  # noqa: E402  pylint: disable=wrong-import-position
 
 # The source document's table: processes/threads against what the app sees.
 # (multithread, multiprocess, daemon group, processes expected by display-name)
@@ -31,14 +33,6 @@ SIZED = "glance"
 LEGACY = ("/", 9090, True, False, "legacy", 1)
 RETIRED_MARK = "/var/tmp/molecule-legacy-retired"
 CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
-REPO = Path(__file__).resolve().parents[3]
-
-
-def get(host, port, path, tries=1):
-    """GET from inside the container; returns (status, body)."""
-    cmd = host.run("curl -s -w '\\n%%{http_code}' %s", "http://127.0.0.1:%d%s" % (port, path))
-    body, status = cmd.stdout.rsplit("\n", 1) if "\n" in cmd.stdout else ("", cmd.stdout)
-    return int(status or 0), body
 
 
 def answer(host, name):
@@ -46,18 +40,6 @@ def answer(host, name):
     status, body = get(host, port, path)
     assert status == 200, "%s answered %s: %s" % (name, status, body)
     return json.loads(body)
-
-
-def daemons(host):
-    """pid -> (user, display name) of every mod_wsgi daemon process."""
-    out = host.check_output("ps -eo pid=,user:32=,args=")
-    found = {}
-    for line in out.splitlines():
-        pid, user, args = line.split(None, 2)
-        match = re.match(r"^\(wsgi:([^)]+)\)", args)
-        if match:
-            found[int(pid)] = (user, match.group(1))
-    return found
 
 
 def retired(host):
@@ -251,61 +233,26 @@ BAD_INPUT = {
 }
 
 
-def _state(host):
-    """What a failed run must leave as it was: config files, listeners, daemons, accounts."""
-    return (
-        host.check_output("sha256sum /etc/apache2/modwsgi-fleet/*.conf /etc/apache2/ports.conf"),
-        host.check_output("cat /run/apache2/apache2.pid"),
-        sorted(daemons(host)),
-        host.check_output("getent passwd | sort | sha256sum"),
-        host.check_output("ls -la /srv/wsgi"),
-    )
-
-
-def inventory_projects(host):
-    """wsgi_projects of the converged host, as the inventory gives them."""
-    listed = subprocess.run(
-        ["ansible-inventory", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--host", host.backend.hostname],
-        check=True, capture_output=True, text=True, cwd=REPO)
-    return json.loads(listed.stdout)["wsgi_projects"]
-
-
-def site(tmp_path, projects, *options):
-    """Run playbooks/site.yml against the host with these projects; returns (rc, output)."""
-    extra = tmp_path / "projects.json"
-    extra.write_text(json.dumps({"wsgi_projects": projects}))
-    run = subprocess.run(  # pylint: disable=subprocess-run-check  # the return code is the result
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "playbooks/site.yml",
-         "-e", "@%s" % extra, *options],
-        capture_output=True, text=True, cwd=REPO,
-        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
-    return run.returncode, run.stdout + run.stderr
-
-
-def recap_changed(output):
-    return int(re.search(r"modwsgi-fleet-\w+\s+: ok=\d+\s+changed=(\d+)", output).group(1))
-
-
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_fails_before_anything_changes(host, case, tmp_path):
     if retired(host):
         pytest.skip("checked once, on the host as converged from the inventory")
     bad, message = BAD_INPUT[case]
-    before = _state(host)
+    before = host_state(host)
     returncode, output = site(tmp_path, inventory_projects(host) + [bad])
     assert returncode != 0, output
     assert message in output, output[-3000:]
-    assert _state(host) == before
+    assert host_state(host) == before
 
 
 def test_check_mode_on_a_converged_host_shows_no_change(host, tmp_path):
     if retired(host):
         pytest.skip("checked once, on the host as converged from the inventory")
-    before = _state(host)
+    before = host_state(host)
     returncode, output = site(tmp_path, inventory_projects(host), "--check", "--diff")
     assert returncode == 0, output[-3000:]
     assert recap_changed(output) == 0, output[-3000:]
-    assert _state(host) == before
+    assert host_state(host) == before
 
 
 def test_check_mode_shows_the_diff_of_a_changed_project_and_changes_nothing(host, tmp_path):
@@ -315,11 +262,11 @@ def test_check_mode_shows_the_diff_of_a_changed_project_and_changes_nothing(host
     for project in projects:
         if project["name"] == "keystone":
             project["threads"] = 30
-    before = _state(host)
+    before = host_state(host)
     returncode, output = site(tmp_path, projects, "--check", "--diff")
     assert returncode == 0, output[-3000:]
     assert recap_changed(output) > 0
     assert re.search(r"\+WSGIDaemonProcess keystone processes=2 threads=30 ", output), output[-3000:]
     assert re.search(r"-WSGIDaemonProcess keystone processes=2 threads=25 ", output)
-    assert _state(host) == before
+    assert host_state(host) == before
     assert "threads=25" in host.file(CONF).content_string

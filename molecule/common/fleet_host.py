@@ -1,0 +1,133 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the Molecule verifiers of every scenario share: looking at a host, running the playbooks on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+LOAD_SCRIPT = REPO / "tests" / "load" / "wsgi_load.py"
+
+
+def get(host: Any, port: int, path: str, host_header: str | None = None) -> tuple[int, str]:
+    """GET from inside the container; returns (status, body)."""
+    target = "http://127.0.0.1:%d%s" % (port, path)
+    if host_header:
+        cmd = host.run("curl -s -H %s -w '\\n%%{http_code}' %s", "Host: %s" % host_header, target)
+    else:
+        cmd = host.run("curl -s -w '\\n%%{http_code}' %s", target)
+    body, status = cmd.stdout.rsplit("\n", 1) if "\n" in cmd.stdout else ("", cmd.stdout)
+    return int(status or 0), body
+
+
+def daemons(host: Any) -> dict[int, tuple[str, str]]:
+    """pid -> (user, display name) of every mod_wsgi daemon process."""
+    out = host.check_output("ps -eo pid=,user:32=,args=")
+    found = {}
+    for line in out.splitlines():
+        pid, user, args = line.split(None, 2)
+        match = re.match(r"^\(wsgi:([^)\s]+)", args)
+        if match:
+            found[int(pid)] = (user, match.group(1))
+    return found
+
+
+def group_pids(host: Any) -> dict[str, list[int]]:
+    """Display name -> sorted pids."""
+    pids: dict[str, list[int]] = {}
+    for pid, (_user, name) in daemons(host).items():
+        pids.setdefault(name, []).append(pid)
+    return {name: sorted(found) for name, found in pids.items()}
+
+
+def host_state(host: Any) -> tuple[str, ...]:
+    """What a refused run must leave as it was: config files, Apache's pid, daemons, accounts, code."""
+    return (
+        host.check_output("sha256sum /etc/apache2/modwsgi-fleet/*.conf /etc/apache2/ports.conf "
+                          "/etc/apache2/conf-enabled/*.conf"),
+        host.check_output("cat /run/apache2/apache2.pid"),
+        json.dumps(sorted(daemons(host))),
+        host.check_output("getent passwd | sort | sha256sum"),
+        host.check_output("getent group | sort | sha256sum"),
+        host.check_output("find /srv/wsgi -printf '%p %m %u %g %s %T@\\n' | sort | sha256sum"),
+    )
+
+
+def inventory_projects(host: Any) -> list[dict[str, Any]]:
+    """wsgi_projects of the converged host, as the inventory gives them."""
+    listed = subprocess.run(
+        ["ansible-inventory", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--host", host.backend.hostname],
+        check=True, capture_output=True, text=True, cwd=REPO)
+    return json.loads(listed.stdout)["wsgi_projects"]
+
+
+def playbook(tmp_path: Path, name: str, extra_vars: dict[str, Any], *options: str) -> tuple[int, str]:
+    """Run playbooks/NAME (or a path relative to the repository) on the host; returns (rc, output)."""
+    extra = tmp_path / ("extra-%d.json" % time.monotonic_ns())
+    extra.write_text(json.dumps(extra_vars))
+    path = name if "/" in name else "playbooks/%s" % name
+    run = subprocess.run(  # pylint: disable=subprocess-run-check  # the return code is the result
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], path, "-e", "@%s" % extra, *options],
+        capture_output=True, text=True, cwd=REPO,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
+    return run.returncode, run.stdout + run.stderr
+
+
+def site(tmp_path: Path, projects: list[dict[str, Any]], *options: str) -> tuple[int, str]:
+    """Run playbooks/site.yml against the host with these projects."""
+    return playbook(tmp_path, "site.yml", {"wsgi_projects": projects}, *options)
+
+
+def recap_changed(output: str) -> int:
+    return int(re.search(r"modwsgi-fleet-\w+\s+: ok=\d+\s+changed=(\d+)", output).group(1))
+
+
+class Load:
+    """tests/load/wsgi_load.py running inside the container while something else happens.
+
+        with Load(host, {"alpha": "http://127.0.0.1/alpha"}) as load:
+            ...change something...
+        load.results["alpha"]["failed"]
+    """
+
+    def __init__(self, host: Any, targets: dict[str, str], connections: int = 2, interval: float = 0.02) -> None:
+        self.host = host
+        self.name = host.backend.hostname
+        self.out = "/tmp/wsgi-load-%d.json" % time.monotonic_ns()
+        self.stop_file = self.out + ".stop"
+        subprocess.run(["podman", "cp", str(LOAD_SCRIPT), "%s:/usr/local/bin/wsgi_load.py" % self.name], check=True)
+        args = ["--out", self.out, "--stop-file", self.stop_file, "--connections", str(connections),
+                "--interval", str(interval)]
+        for name, url in sorted(targets.items()):
+            args += ["--target", "%s=%s" % (name, url)]
+        subprocess.run(["podman", "exec", "-d", self.name, "python3", "/usr/local/bin/wsgi_load.py", *args],
+                       check=True)
+        self.results: dict[str, Any] = {}
+        time.sleep(2)  # every connection is up and busy before the change starts
+
+    def __enter__(self) -> "Load":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def stop(self) -> dict[str, Any]:
+        """Stop the load (also when the change failed) and read what it counted."""
+        if self.results:
+            return self.results
+        time.sleep(2)  # the load goes on for a moment after the change ended
+        self.host.run("touch %s", self.stop_file)
+        for _attempt in range(150):
+            if self.host.file(self.out).exists:
+                self.results = json.loads(self.host.file(self.out).content_string)["targets"]
+                return self.results
+            time.sleep(0.5)
+        self.host.run("pkill -f %s", self.out)
+        raise AssertionError("the load script wrote no results")

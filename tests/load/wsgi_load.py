@@ -1,0 +1,158 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Steady HTTP load on some WSGI projects, counting every request that fails.
+
+Runs on the host under test (standard library only), so that the load is on
+loopback. Each target gets CONNECTIONS threads, each with one keep-alive
+connection sending a GET every INTERVAL seconds (or back to back), until the
+stop file appears or the duration ends. Then it writes, per target:
+
+- requests: requests answered (any status)
+- ok: answered 2xx
+- non_2xx: {status: count}
+- errors: {kind: count}, requests that got no complete answer, even after the
+  one retry below
+- reused_closed: requests sent on a kept-alive connection that the server had
+  closed before it read them, and sent again on a fresh connection; RFC 9110
+  (9.2.2) lets a client do that for an idempotent request, and every common
+  HTTP client does. Counted so that it is visible, not hidden.
+- max_ms: the slowest answer.
+
+  wsgi_load.py --out /tmp/load.json --stop-file /tmp/load.stop \\
+      --target keystone=http://127.0.0.1:5000/ --target portal=http://127.0.0.1:80/project1
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import threading
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+
+class Target:
+    def __init__(self, spec: str) -> None:
+        name, _sep, url = spec.partition("=")
+        parts = urlsplit(url)
+        self.name = name
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.path = parts.path or "/"
+        self.host_header = None
+        if "@" in name:
+            self.name, self.host_header = name.split("@", 1)
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.ok = 0
+        self.non_2xx: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.reused_closed = 0
+        self.max_ms = 0.0
+        self.first_failures: list[str] = []
+
+    def record(self, status: int | None, error: str | None, elapsed_ms: float, retried: bool) -> None:
+        with self.lock:
+            if retried:
+                self.reused_closed += 1
+            if error is not None:
+                self.errors[error] += 1
+            else:
+                self.requests += 1
+                if 200 <= status < 300:  # type: ignore[operator]
+                    self.ok += 1
+                else:
+                    self.non_2xx[str(status)] += 1
+            if (error is not None or not 200 <= (status or 0) < 300) and len(self.first_failures) < 20:
+                self.first_failures.append("%.3f %s" % (time.time(), error or status))
+            self.max_ms = max(self.max_ms, elapsed_ms)
+
+    def summary(self) -> dict:
+        return {
+            "requests": self.requests, "ok": self.ok, "non_2xx": dict(self.non_2xx), "errors": dict(self.errors),
+            "failed": sum(self.non_2xx.values()) + sum(self.errors.values()),
+            "reused_closed": self.reused_closed, "max_ms": round(self.max_ms, 1),
+            "first_failures": self.first_failures,
+        }
+
+
+def one_request(conn: http.client.HTTPConnection, target: Target) -> int:
+    headers = {"Host": target.host_header} if target.host_header else {}
+    conn.request("GET", target.path, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def worker(target: Target, stop: threading.Event, interval: float) -> None:
+    conn = None
+    while not stop.is_set():
+        started = time.monotonic()
+        fresh = conn is None
+        if conn is None:
+            conn = http.client.HTTPConnection(target.host, target.port, timeout=60)
+        retried = False
+        try:
+            try:
+                status = one_request(conn, target)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # A kept-alive connection closed by the server before it read the
+                # request: send it again on a new connection, once.
+                if fresh:
+                    raise
+                retried = True
+                conn.close()
+                conn = http.client.HTTPConnection(target.host, target.port, timeout=60)
+                status = one_request(conn, target)
+            target.record(status, None, (time.monotonic() - started) * 1000, retried)
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        except (OSError, http.client.HTTPException) as exc:
+            target.record(None, type(exc).__name__, (time.monotonic() - started) * 1000, retried)
+            conn.close()
+            conn = None
+            time.sleep(0.01)
+    if conn is not None:
+        conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", action="append", required=True,
+                        help="NAME=URL or NAME@HOSTHEADER=URL (repeatable)")
+    parser.add_argument("--connections", type=int, default=2, help="connections per target (2)")
+    parser.add_argument("--interval", type=float, default=0.01,
+                        help="seconds from the start of one request to the next on a connection (0.01); "
+                             "0 sends back to back")
+    parser.add_argument("--duration", type=float, default=600, help="seconds at most (600)")
+    parser.add_argument("--stop-file", help="stop as soon as this file exists")
+    parser.add_argument("--out", required=True, help="JSON results file")
+    args = parser.parse_args()
+
+    targets = [Target(spec) for spec in args.target]
+    stop = threading.Event()
+    threads = [threading.Thread(target=worker, args=(t, stop, args.interval), daemon=True)
+               for t in targets for _connection in range(args.connections)]
+    started = time.time()
+    for thread in threads:
+        thread.start()
+    while time.time() - started < args.duration:
+        if args.stop_file and os.path.exists(args.stop_file):
+            break
+        time.sleep(0.1)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=70)
+    result = {"started": started, "seconds": round(time.time() - started, 1), "connections": args.connections,
+              "interval": args.interval,
+              "targets": {t.name: t.summary() for t in targets}}
+    tmp = args.out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=1, sort_keys=True)
+    os.replace(tmp, args.out)
+
+
+if __name__ == "__main__":
+    main()
