@@ -78,7 +78,7 @@ PROJECT_KEYS = frozenset(
     """
     name state mode script source port path server_name user group
     python_home python_path pip_packages processes threads options daemon
-    application_group pass_authorization sizing
+    application_group pass_authorization sizing tls_certificate tls_key
     """.split()
 )
 # Metadata a project may give for modwsgi.fleet.wsgi_sizing; the values are
@@ -337,6 +337,17 @@ def _sizing(project: str, value: Any) -> Optional[dict[str, Any]]:
     return dict(value)
 
 
+def _tls(project: str, certificate: Any, key: Any) -> Optional[dict[str, str]]:
+    """The certificate and key files of the project's virtual host, both or neither."""
+    if certificate is None and key is None:
+        return None
+    if certificate is None or key is None:
+        missing = "tls_certificate" if certificate is None else "tls_key"
+        raise _fail(project, missing, "give both tls_certificate and tls_key (paths on the host), or neither")
+    return {"certificate": _fs_path(project, "tls_certificate", certificate),
+            "key": _fs_path(project, "tls_key", key)}
+
+
 def _string_list(project: str, name: str, value: Any) -> list[Any]:
     if value is None:
         return []
@@ -432,6 +443,7 @@ def normalize_project(raw: Any, index: int, base_dir: str,
             APPLICATION_GROUP_RE, "%{GLOBAL}, %{RESOURCE}, %{SERVER} or a plain name"),
         "pass_authorization": _bool(name, "pass_authorization", raw.get("pass_authorization", False)),
         "sizing": _sizing(name, raw.get("sizing")),
+        "tls": _tls(name, raw.get("tls_certificate"), raw.get("tls_key")),
     }
     return project
 
@@ -522,6 +534,23 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
 
     routes: dict[tuple[int, str, str], str] = {}
     vhosts: dict[tuple[int, str], list[Mount]] = {}
+    # TLS is a setting of the virtual host, and Apache cannot serve TLS and
+    # plain HTTP on one port: the first project of each sets it for the others.
+    tls_of_vhost: dict[tuple[int, str], tuple[Optional[dict[str, str]], str]] = {}
+    tls_of_port: dict[int, tuple[bool, str]] = {}
+    for project in projects:
+        vhost_key = (project["port"], project["server_name"] or "")
+        tls, first = tls_of_vhost.setdefault(vhost_key, (project["tls"], project["name"]))
+        if project["tls"] != tls:
+            raise _fail(project["name"], "tls_certificate", "project %r on the same virtual host (port %d%s) has %s; "
+                        "the projects of one virtual host must agree" % (
+                            first, vhost_key[0], " server_name %s" % vhost_key[1] if vhost_key[1] else "",
+                            "tls_certificate %s" % tls["certificate"] if tls else "no TLS"))
+        uses_tls, first = tls_of_port.setdefault(project["port"], (project["tls"] is not None, project["name"]))
+        if uses_tls != (project["tls"] is not None):
+            raise _fail(project["name"], "tls_certificate", "port %d is served %s TLS by project %r; one port is "
+                        "either TLS or plain HTTP" % (project["port"], "with" if uses_tls else "without", first))
+
     for project in projects:
         key = (project["port"], project["server_name"] or "", project["path"])
         if key in routes:
@@ -542,6 +571,7 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
         vhost_list.append({
             "port": port,
             "server_name": server_name or None,
+            "tls": tls_of_vhost[(port, server_name)][0],
             "mounts": [dict(m.__dict__, script_dir=m.script_dir) for m in ordered],
         })
 

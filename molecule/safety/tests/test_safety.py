@@ -35,6 +35,8 @@ PROJECTS = {
     "gamma": (8080, "/", 1),
     "inventory-service": (8081, "/", 2),
 }
+# The one project served with TLS (its virtual host's name; prepare.yml made its certificate).
+SECURE = ("secure", 8443, "secure.example.test")
 # What ps shows of a name longer than Apache's argv[0] leaves room for.
 DISPLAYED = {name: name[:11] for name in PROJECTS}
 CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
@@ -131,7 +133,7 @@ def test_code_is_not_writable_by_the_daemons(host):
 
 def test_no_directory_listing_and_no_source_served_as_text(host):
     conf = host.file(CONF).content_string
-    assert conf.count("<Directory ") == conf.count("Options None") == len(PROJECTS)
+    assert conf.count("<Directory ") == conf.count("Options None") == len(PROJECTS) + 1
     assert "Indexes" not in conf
     for port, path in [(80, "/alpha/alpha.wsgi"), (80, "/srv/wsgi/alpha/alpha.wsgi"), (80, "/alpha.wsgi"),
                        (8080, "/gamma.wsgi"), (80, "/")]:
@@ -141,12 +143,35 @@ def test_no_directory_listing_and_no_source_served_as_text(host):
 
 def test_daemon_sockets_are_private(host):
     sockets = host.check_output("find /run/apache2 -name 'wsgi.*.sock' -printf '%m %u\\n'").splitlines()
-    assert len(sockets) == len(PROJECTS)
+    assert len(sockets) == len(PROJECTS) + 1
     for line in sockets:
         mode, owner = line.split()
         assert int(mode, 8) & 0o077 == 0, line  # no access for group or others
         assert owner in ("www-data", "root"), line
     assert int(host.check_output("stat -c %a /run/apache2"), 8) & 0o022 == 0
+
+
+def s_client(host, *options):
+    """The protocol openssl negotiates with the TLS project, or '' when the handshake fails."""
+    command = "openssl s_client -connect 127.0.0.1:%s -servername %s -cipher DEFAULT:@SECLEVEL=0"
+    run = host.run(command + " %s" * len(options) + " </dev/null 2>&1", str(SECURE[1]), SECURE[2], *options)
+    for line in run.stdout.splitlines():  # "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384"
+        if line.startswith("New, ") and ", Cipher is " in line:
+            protocol, cipher = line[len("New, "):].split(", Cipher is ", 1)
+            return "" if cipher.strip() == "(NONE)" or run.rc != 0 else protocol.strip()
+    return ""
+
+
+def test_tls_project_speaks_tls_1_2_and_1_3_only(host):
+    name, port, server_name = SECURE
+    reply = host.run("curl -sk --resolve %s:%s:127.0.0.1 https://%s:%s/", server_name, str(port), server_name,
+                     str(port))
+    assert reply.rc == 0 and json.loads(reply.stdout)["project"] == name, reply.stdout
+    assert s_client(host) == "TLSv1.3"
+    assert s_client(host, "-tls1_2") == "TLSv1.2"
+    assert s_client(host, "-tls1_1") == ""
+    assert s_client(host, "-tls1") == ""
+    assert get(host, port, "/")[0] == 400  # plain HTTP on the TLS port is refused
 
 
 # --- Hostile input, and validation before anything goes live ---------------
@@ -163,7 +188,7 @@ def test_hostile_corpus_is_refused_through_the_role_and_changes_nothing(host, tm
         case = outcome["case"]
         assert outcome["refused"], case
         if case["field"] == "name":
-            expected = "Invalid wsgi_projects: wsgi_projects[%d]: field 'name': " % len(PROJECTS)
+            expected = "Invalid wsgi_projects: wsgi_projects[%d]: field 'name': " % (len(PROJECTS) + 1)
         else:
             expected = "Invalid wsgi_projects: project 'hostile': field '%s': " % case.get("label", case["field"])
         assert outcome["message"].startswith(expected), (case, outcome["message"])
@@ -189,6 +214,7 @@ def test_config_apache_refuses_never_goes_live(host, tmp_path):
     assert "failed to validate" in output and "no-such-group" in output, output[-3000:]
     assert host_state(host) == before
     assert_served_without_failure(results, PROJECTS)
+    record("a config Apache refuses", results)
 
 
 # --- Restart one project, touch no other -------------------------------------
@@ -198,7 +224,8 @@ def restart_with_the_module(host, name):
     run = subprocess.run(
         ["ansible", "-i", os.environ["MOLECULE_INVENTORY_FILE"], host.backend.hostname, "-b",
          "-m", "modwsgi.fleet.wsgi_restart", "-a", json.dumps({"group": name, "user": name, "url": url(name)})],
-        check=False, capture_output=True, text=True, cwd=REPO, env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+        check=False, capture_output=True, text=True, cwd=REPO,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
     assert run.returncode == 0, run.stdout + run.stderr
     return json.loads(run.stdout.split("=>", 1)[1])
 
@@ -310,6 +337,7 @@ def test_project_failing_at_import_answers_500_and_the_play_names_it(host, tmp_p
     assert returncode != 0
     assert "project 'broken' answers 500 at http://127.0.0.1:8083/" in output, output[-3000:]
     assert get(host, 8083, "/")[0] == 500
+    record("a project whose app fails at import", results)
     assert_only_the_reload_window_failed(results, PROJECTS)
     returncode, output = site(tmp_path, inventory_projects(host) + [{"name": "broken", "state": "absent"}])
     assert returncode == 0, output[-3000:]

@@ -433,6 +433,24 @@ def test_server_names_pass_authorization_and_options() -> None:
     assert www.values("WSGIApplicationGroup") == ["www"]
 
 
+def test_tls_virtual_host_gets_modern_protocols_only() -> None:
+    tls = {"tls_certificate": "/etc/ssl/certs/api.pem", "tls_key": "/etc/ssl/private/api.key"}
+    projects = [
+        {"name": "api", "script": "/srv/api/api.wsgi", "port": 8443, **tls},
+        {"name": "admin", "script": "/srv/admin/admin.wsgi", "port": 8443, "path": "/admin", **tls},
+        {"name": "plain", "script": "/srv/plain/plain.wsgi"},
+    ]
+    plan = build_plan(projects).to_dict()
+    top = check_wsgi_conf(plan, render_wsgi(plan))
+    by_port = {b.arg: b for b in top.blocks("VirtualHost")}
+    secure = by_port["*:8443"]
+    assert secure.values("SSLEngine") == ["on"]
+    assert secure.values("SSLCertificateFile") == ['"/etc/ssl/certs/api.pem"']
+    assert secure.values("SSLCertificateKeyFile") == ['"/etc/ssl/private/api.key"']
+    assert secure.values("SSLProtocol") == ["-all +TLSv1.2 +TLSv1.3"]
+    assert by_port["*:80"].values("SSLEngine") == []
+
+
 def test_sizes_decide_processes_and_threads() -> None:
     """The daemon lines follow __wsgi_sizes (the sizing seam), not the plan's own numbers."""
     plan = build_plan(example_projects()).to_dict()

@@ -109,7 +109,8 @@ def test_defaults_are_filled_in() -> None:
         "daemon": "keystone",
         "application_group": "%{GLOBAL}",
         "pass_authorization": False,
-        **({"sizing": None} if "sizing" in one_project(result, "keystone") else {}),
+        "sizing": None,
+        "tls": None,
     }
     daemon = group(result, "keystone")
     assert (daemon["processes"], daemon["processes_explicit"], daemon["threads"]) == (None, False, 15)
@@ -536,6 +537,48 @@ def test_hostile_value_is_rejected_naming_project_and_field(field: str, value: A
 
 def test_corpus_is_large_enough() -> None:
     assert len(HOSTILE) >= 50
+
+
+# --- TLS per virtual host ------------------------------------------------------------
+
+CERT = {"tls_certificate": "/etc/ssl/certs/api.pem", "tls_key": "/etc/ssl/private/api.key"}
+
+
+def test_tls_is_a_setting_of_the_virtual_host() -> None:
+    result = plan(project("a", port=8443, path="/a", **CERT), project("b", port=8443, path="/b", **CERT),
+                  project("c", port=80))
+    by_port = {v["port"]: v for v in result["vhosts"]}
+    assert by_port[8443]["tls"] == {"certificate": "/etc/ssl/certs/api.pem", "key": "/etc/ssl/private/api.key"}
+    assert by_port[80]["tls"] is None
+    assert result["listen"] == [80, 8443]
+
+
+def test_tls_needs_both_files() -> None:
+    assert failure(project("a", tls_certificate=CERT["tls_certificate"])).startswith(
+        "project 'a': field 'tls_key': give both")
+    assert failure(project("a", tls_key=CERT["tls_key"])).startswith("project 'a': field 'tls_certificate': give both")
+
+
+@pytest.mark.parametrize("field", ["tls_certificate", "tls_key"])
+@pytest.mark.parametrize("value", ["cert.pem", "/etc/ssl/my cert.pem", "/etc/ssl/../x", "/etc/ssl/a\nb", 5])
+def test_tls_paths_are_checked(field: str, value: Any) -> None:
+    message = failure(project("a", **dict(CERT, **{field: value})))
+    assert message.startswith("project 'a': field '%s': " % field), message
+
+
+def test_projects_of_one_virtual_host_agree_on_tls() -> None:
+    message = failure(project("a", port=8443, path="/a", **CERT), project("b", port=8443, path="/b"))
+    assert message.startswith("project 'b': field 'tls_certificate': project 'a' on the same virtual host"), message
+    other = {"tls_certificate": "/etc/ssl/certs/other.pem", "tls_key": CERT["tls_key"]}
+    message = failure(project("a", port=8443, path="/a", **CERT), project("b", port=8443, path="/b", **other))
+    assert "must agree" in message
+
+
+def test_one_port_is_either_tls_or_plain() -> None:
+    message = failure(project("a", port=8443, server_name="a.example.com", **CERT),
+                      project("b", port=8443, server_name="b.example.com"))
+    assert message == ("project 'b': field 'tls_certificate': port 8443 is served with TLS by project 'a'; "
+                       "one port is either TLS or plain HTTP")
 
 
 # --- WSGIDaemonProcess options: values by kind, names by mod_wsgi version ----------
