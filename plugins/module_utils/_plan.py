@@ -190,9 +190,13 @@ class Plan:
             "listen": self.listen,
             "embedded": self.embedded,
             "venvs": self.venvs,
+            # For wsgi_files: the scripts copied from the controller, and those already on the host.
+            "files": [{"project": p["name"], "src": p["source"], "dest": p["script"], "group": p["group"] or "root"}
+                      for p in self.projects if p["source"]],
+            "scripts": [{"project": p["name"], "path": p["script"]} for p in self.projects if not p["source"]],
             "sizing": [r for r in (g.sizing_request() for g in self.groups) if r is not None],
             "unsized_capacity": sum((g.processes or 1) * g.threads for g in self.groups if g.sizing is None),
-            "accounts": sorted({(g.user, g.group) for g in self.groups}),
+            "accounts": [{"user": user, "group": group} for user, group in sorted({(g.user, g.group) for g in self.groups})],
         }
 
 
@@ -444,6 +448,12 @@ def normalize_project(raw: Any, index: int, base_dir: str,
         "pass_authorization": _bool(name, "pass_authorization", raw.get("pass_authorization", False)),
         "sizing": _sizing(name, raw.get("sizing")),
         "tls": _tls(name, raw.get("tls_certificate"), raw.get("tls_key")),
+    }
+    # How the role asks the project on the host itself (wsgi_healthcheck, wsgi_restart).
+    project["probe"] = {
+        "name": name,
+        "url": "%s://127.0.0.1:%d%s" % ("https" if project["tls"] else "http", project["port"], project["path"]),
+        "host_header": project["server_name"] or "",
     }
     return project
 

@@ -90,7 +90,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 projects:
-  description: The present projects with every default filled in, sorted by name.
+  description:
+    - The present projects with every default filled in, sorted by name.
+    - C(probe) is how the role asks the project on the host itself, for modwsgi.fleet.wsgi_healthcheck
+      (its C(name), its C(url) on 127.0.0.1, and the C(host_header) of its virtual host, empty when it has
+      no server name).
   returned: success
   type: list
   elements: dict
@@ -114,6 +118,21 @@ projects:
       daemon: keystone
       application_group: "%{GLOBAL}"
       pass_authorization: false
+      probe: {name: keystone, url: "http://127.0.0.1:5000/", host_header: ""}
+files:
+  description: >-
+    The projects whose script is copied from the controller, as O(modwsgi.fleet.wsgi_files#module:files)
+    takes them (the file's group is the project's C(group), else root).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"project": placement, "src": examples/hello.wsgi, "dest": /srv/wsgi/placement/placement.wsgi, "group": root}]
+scripts:
+  description: The scripts already on the host, as O(modwsgi.fleet.wsgi_files#module:scripts) takes them.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"project": keystone, "path": /usr/bin/keystone-wsgi-public}]
 absent:
   description: Names of the projects whose C(state) is C(absent).
   returned: success
@@ -240,11 +259,11 @@ unsized_capacity:
   type: int
   sample: 40
 accounts:
-  description: The distinct user and group pairs the daemon groups run as.
+  description: The distinct user and group pairs the daemon groups run as, sorted.
   returned: success
   type: list
-  elements: list
-  sample: [[keystone, keystone]]
+  elements: dict
+  sample: [{"user": keystone, "group": keystone}]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -56,7 +56,9 @@ options:
   url:
     description:
       - A URL of a project of the group. After the restart the module waits until it answers
-        with a status below 500.
+        at all, with any status up to 500 (an app that answers 500 fails by itself and waiting does not
+        help; the status is returned for the caller to judge). 502-504 and refused connections
+        mean the daemons are still starting.
     type: str
   host_header:
     description:
@@ -146,7 +148,7 @@ def apache_parent(module):
 
 
 def wait_for_url(module, deadline):
-    """The URL's status once it is below 500; fails at the deadline."""
+    """The URL's status once it answers (up to 500); fails at the deadline."""
     headers = {"Host": module.params["host_header"]} if module.params["host_header"] else {}
     last = None
     while True:
@@ -156,11 +158,11 @@ def wait_for_url(module, deadline):
             status = exc.code
         except Exception as exc:  # pylint: disable=broad-except  # any failure to connect means: not yet
             status, last = None, str(exc)
-        if status is not None and status < 500:
+        if status is not None and status <= 500:
             return status
         last = status if status is not None else last
         if time.time() > deadline:
-            module.fail_json(msg="%s did not answer below 500 within %d s after the restart (last: %s)"
+            module.fail_json(msg="%s did not answer within %d s after the restart (last: %s)"
                              % (module.params["url"], module.params["timeout"], last))
         time.sleep(0.5)
 

@@ -491,15 +491,14 @@ def test_answers_table_judges_flags_like_promised_flags() -> None:
         live = {"multithread": promised["multithread"], "multiprocess": promised["multiprocess"]}
         if index % 3 == 1:  # every third project answers something else than promised
             live["multiprocess"] = not live["multiprocess"]
-        answer: dict[str, Any] = {"item": project, "url": "http://127.0.0.1:%d%s" % (project["port"], project["path"]),
-                                  "status": 200, "json": live}
+        answer: dict[str, Any] = {"name": project["name"], "url": project["probe"]["url"], "status": 200, "json": live}
         if index == 2:
             del answer["json"]
         results.append(answer)
         verdict = "not reported" if index == 2 else ("NO" if index % 3 == 1 else "yes")
         expected[project["name"]] = (promised["mode"], verdict)
     text = render(ROLES / "wsgi" / "templates" / "answers.txt.j2",
-                  {"__wsgi_answers": {"results": results}, "__wsgi_sizes": sizes})
+                  {"__wsgi_answers": {"answers": results}, "__wsgi_plan": plan, "__wsgi_sizes": sizes})
     lines = [line for line in text.splitlines() if line.strip()]
     assert lines[0].split()[:4] == ["project", "url", "status", "mode"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}

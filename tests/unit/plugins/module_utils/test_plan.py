@@ -111,12 +111,13 @@ def test_defaults_are_filled_in() -> None:
         "pass_authorization": False,
         "sizing": None,
         "tls": None,
+        "probe": {"name": "keystone", "url": "http://127.0.0.1:80/", "host_header": ""},
     }
     daemon = group(result, "keystone")
     assert (daemon["processes"], daemon["processes_explicit"], daemon["threads"]) == (None, False, 15)
     assert (daemon["user"], daemon["group"], daemon["projects"]) == ("keystone", "keystone", ["keystone"])
     assert result["listen"] == [80] and result["embedded"] is False and result["absent"] == []
-    assert result["venvs"] == [] and [list(a) for a in result["accounts"]] == [["keystone", "keystone"]]
+    assert result["venvs"] == [] and result["accounts"] == [{"user": "keystone", "group": "keystone"}]
 
 
 def test_default_threads_and_base_dir_are_used() -> None:
@@ -255,7 +256,7 @@ def test_accounts_are_the_distinct_user_group_pairs() -> None:
         project("c", user="svc", group="www-data", port=83),
         project("d", port=84),
     )
-    assert [tuple(a) for a in result["accounts"]] == [("d", "d"), ("svc", "svc"), ("svc", "www-data")]
+    assert [(a["user"], a["group"]) for a in result["accounts"]] == [("d", "d"), ("svc", "svc"), ("svc", "www-data")]
 
 
 # --- Ports and mounts -----------------------------------------------------------
@@ -399,7 +400,7 @@ def test_embedded_project_runs_without_a_daemon_group() -> None:
     assert (emb["mode"], emb["daemon"], emb["user"], emb["application_group"]) == ("embedded", None, None, "%{RESOURCE}")
     mounts = {m["project"]: m for m in result["vhosts"][0]["mounts"]}
     assert mounts["emb"]["group"] is None and mounts["dae"]["group"] == "dae"
-    assert [list(a) for a in result["accounts"]] == [["dae", "dae"]]
+    assert result["accounts"] == [{"user": "dae", "group": "dae"}]
 
 
 def test_no_embedded_project_means_embedded_false() -> None:
@@ -557,6 +558,14 @@ def test_tls_needs_both_files() -> None:
     assert failure(project("a", tls_certificate=CERT["tls_certificate"])).startswith(
         "project 'a': field 'tls_key': give both")
     assert failure(project("a", tls_key=CERT["tls_key"])).startswith("project 'a': field 'tls_certificate': give both")
+
+
+def test_probe_asks_on_loopback_with_the_scheme_and_host_name_of_the_virtual_host() -> None:
+    result = plan(project("api", port=8443, path="/v2", server_name="API.example.com", **CERT),
+                  project("web", port=8080))
+    assert one_project(result, "api")["probe"] == {
+        "name": "api", "url": "https://127.0.0.1:8443/v2", "host_header": "api.example.com"}
+    assert one_project(result, "web")["probe"] == {"name": "web", "url": "http://127.0.0.1:8080/", "host_header": ""}
 
 
 @pytest.mark.parametrize("field", ["tls_certificate", "tls_key"])

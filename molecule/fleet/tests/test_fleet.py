@@ -1,0 +1,104 @@
+"""Rolling reconfiguration across a fleet of three hosts (playbooks/reconfigure.yml).
+
+A good change rolls through every host, one batch after the other, each host
+drained before and put back after. A change that breaks on the second host
+stops the rollout there: the first host keeps the new config and serves it,
+the second stays drained with the project that broke reported by name, and the
+third keeps the old config, untouched and serving. The last test rolls the
+fleet back to the converged state.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import testinfra
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
+from fleet_host import get, group_pids, playbook  # noqa: E402  pylint: disable=wrong-import-position
+
+NAMES = ["modwsgi-fleet-1", "modwsgi-fleet-2", "modwsgi-fleet-3"]
+HOSTS = {name: testinfra.get_host("podman://" + name) for name in NAMES}
+API_V2 = Path(__file__).resolve().parents[1] / "files" / "api_v2.wsgi"
+CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
+# The hooks' log outlives a test session: each session's runs carry their own names.
+SESSION = "%x" % time.time_ns()
+
+
+def lb_log(name, run):
+    """(action, time) of each hook that ran on the host during this session's `run`."""
+    text = HOSTS[name].run("cat /var/log/fleet-lb.log").stdout
+    return [(action, float(when)) for line in text.splitlines()
+            for label, action, when in [line.split()] if label == "%s-%s" % (run, SESSION)]
+
+
+def api(name):
+    status, body = get(HOSTS[name], 8080, "/")
+    return status, (json.loads(body) if status == 200 else body)
+
+
+def rollout(tmp_path, run, **extra):
+    return playbook(tmp_path, "reconfigure.yml",
+                    dict(extra, fleet_run="%s-%s" % (run, SESSION), wsgi_rolling_serial=1))
+
+
+def test_every_host_serves_both_projects():
+    for name, host in HOSTS.items():
+        for port in (8080, 8081):
+            status, body = get(host, port, "/")
+            assert status == 200, (name, port, body)
+            assert json.loads(body)["user"] in ("api", "web")
+
+
+def test_a_good_change_rolls_through_every_host_one_batch_after_the_other(tmp_path):
+    rc, out = rollout(tmp_path, "good", fleet_api_threads=4)
+    assert rc == 0, out[-3000:]
+    assert out.count("PLAY [Apply the change, one batch of hosts after the other]") == 3
+    previous_end = 0.0
+    for name in NAMES:
+        assert "threads=4 user=api" in HOSTS[name].file(CONF).content_string, name
+        status, body = api(name)
+        assert status == 200 and body["multithread"] is True, (name, body)
+        log = lb_log(name, "good")
+        assert [action for action, _when in log] == ["drain", "restore"], (name, log)
+        # Drained after the previous host was back, and back before the next one is drained.
+        assert log[0][1] > previous_end, (name, log, previous_end)
+        previous_end = log[1][1]
+
+
+def test_a_change_that_breaks_on_the_second_host_stops_the_rollout_there(tmp_path):
+    third = HOSTS["modwsgi-fleet-3"]
+    third_before = (third.file(CONF).sha256sum, third.check_output("cat /run/apache2/apache2.pid"),
+                    group_pids(third))
+
+    rc, out = rollout(tmp_path, "bad", fleet_api_threads=4, fleet_api_source=str(API_V2))
+
+    assert rc != 0, out[-3000:]
+    assert "project 'api' answers 500" in out, out[-3000:]
+    # First host: the new code, serving, back in the pool.
+    status, body = api("modwsgi-fleet-1")
+    assert status == 200 and body["version"] == 2, body
+    assert [a for a, _when in lb_log("modwsgi-fleet-1", "bad")] == ["drain", "restore"]
+    # Second host: the broken project fails alone, the other still serves; the host stays drained.
+    assert api("modwsgi-fleet-2")[0] == 500
+    assert get(HOSTS["modwsgi-fleet-2"], 8081, "/")[0] == 200
+    assert [a for a, _when in lb_log("modwsgi-fleet-2", "bad")] == ["drain"]
+    # Third host: never touched, still serving the old code.
+    assert lb_log("modwsgi-fleet-3", "bad") == []
+    third_after = (third.file(CONF).sha256sum, third.check_output("cat /run/apache2/apache2.pid"),
+                   group_pids(third))
+    assert third_after == third_before
+    status, body = api("modwsgi-fleet-3")
+    assert status == 200 and "version" not in body, body
+
+
+def test_rolling_back_brings_every_host_to_the_converged_state(tmp_path):
+    run = "back"
+    rc, out = playbook(tmp_path, "reconfigure.yml", {"fleet_run": "%s-%s" % (run, SESSION), "wsgi_rolling_serial": 3})
+    assert rc == 0, out[-3000:]
+    for name, host in HOSTS.items():
+        assert "threads=2 user=api" in host.file(CONF).content_string, name
+        status, body = api(name)
+        assert status == 200 and "version" not in body, (name, body)
+        assert [a for a, _when in lb_log(name, run)] == ["drain", "restore"]
