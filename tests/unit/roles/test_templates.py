@@ -24,6 +24,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan, promised_flags
+from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import size_projects
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLES = ROOT / "roles"
@@ -691,3 +692,27 @@ def test_configtest_refuses_bad_arguments(fake_server_root: dict[str, Any], args
     result = run_configtest(fake_server_root, *args)
     assert result.returncode == 2 and result.stderr
     assert not fake_server_root["log"].exists()
+
+
+# --- The OpenStack example (inventories/openstack) -----------------------------------
+
+OPENSTACK = ROOT / "inventories" / "openstack" / "group_vars" / "openstack_controllers.yml"
+
+
+def test_openstack_example_plans_sizes_and_renders_as_openstack_needs() -> None:
+    projects = yaml.safe_load(OPENSTACK.read_text(encoding="utf-8"))["wsgi_projects"]
+    plan = build_plan(projects, mod_wsgi_version="4.9.4").to_dict()
+    assert {p["name"]: p["port"] for p in plan["projects"]} == {
+        "keystone": 5000, "nova-api": 8774, "placement": 8778, "glance-api": 9292, "cinder-api": 8776}
+    # Each service its own group and account; every one sized from its metadata.
+    assert len({g["name"] for g in plan["groups"]}) == 5
+    assert len({a["user"] for a in plan["accounts"]}) == 5
+    sized = size_projects(plan["sizing"], {"cpus": 8, "memory_mb": 32768}).to_dict()
+    assert sorted(sized["projects"]) == sorted(g["name"] for g in plan["groups"])
+    sizes = dict(default_sizes(plan), **sized["projects"])
+    conf = render(ROLES / "wsgi" / "templates" / "wsgi.conf.j2", {"__wsgi_plan": plan, "__wsgi_sizes": sizes})
+    assert conf.count("WSGIApplicationGroup %{GLOBAL}") == 5
+    assert conf.count("WSGIPassAuthorization On") == 5
+    assert sorted(int(port) for port in re.findall(r"^Listen (\d+)$", conf, re.M)) == [5000, 8774, 8776, 8778, 9292]
+    for name in ("keystone", "nova-api"):  # not thread safe: one thread per process
+        assert re.search(r"^WSGIDaemonProcess %s processes=\d+ threads=1 " % name, conf, re.M), conf
