@@ -17,9 +17,16 @@ stop file appears or the duration ends. Then it writes, per target:
   (9.2.2) lets a client do that for an idempotent request, and every common
   HTTP client does. Counted so that it is visible, not hidden.
 - max_ms: the slowest answer.
+- backends: {host: requests answered}.
 
   wsgi_load.py --out /tmp/load.json --stop-file /tmp/load.stop \\
       --target keystone=http://127.0.0.1:5000/ --target portal=http://127.0.0.1:80/project1
+
+With --pool-file, it is also a client-side load balancer: each request goes to
+the next host listed in that file (one per line; the URL's own host is not
+used), which is read again every 0.1 s. A host taken out of the file gets no
+new request; the requests it has finish. That is how the fleet scenario
+drains a host before it reloads.
 """
 
 from __future__ import annotations
@@ -53,9 +60,13 @@ class Target:
         self.reused_closed = 0
         self.max_ms = 0.0
         self.first_failures: list[str] = []
+        self.backends: Counter[str] = Counter()
 
-    def record(self, status: int | None, error: str | None, elapsed_ms: float, retried: bool) -> None:
+    def record(self, status: int | None, error: str | None, elapsed_ms: float, retried: bool,
+               backend: str = "") -> None:
         with self.lock:
+            if error is None:
+                self.backends[backend or self.host] += 1
             if retried:
                 self.reused_closed += 1
             if error is not None:
@@ -75,7 +86,7 @@ class Target:
             "requests": self.requests, "ok": self.ok, "non_2xx": dict(self.non_2xx), "errors": dict(self.errors),
             "failed": sum(self.non_2xx.values()) + sum(self.errors.values()),
             "reused_closed": self.reused_closed, "max_ms": round(self.max_ms, 1),
-            "first_failures": self.first_failures,
+            "first_failures": self.first_failures, "backends": dict(self.backends),
         }
 
 
@@ -87,13 +98,42 @@ def one_request(conn: http.client.HTTPConnection, target: Target) -> int:
     return response.status
 
 
-def worker(target: Target, stop: threading.Event, interval: float) -> None:
-    conn = None
+class Pool:
+    """The hosts requests go to: the target's own, or those listed in a file, read again and again."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.hosts: list[str] = []
+        self.read()
+
+    def read(self) -> None:
+        if self.path:
+            try:
+                with open(self.path, encoding="utf-8") as handle:
+                    self.hosts = [line.strip() for line in handle if line.strip()]
+            except OSError:
+                self.hosts = []
+
+    def follow(self, stop: threading.Event) -> None:
+        while not stop.wait(0.1):
+            self.read()
+
+
+def worker(target: Target, stop: threading.Event, interval: float, pool: Pool) -> None:
+    conns: dict[str, http.client.HTTPConnection] = {}
+    turn = 0
     while not stop.is_set():
         started = time.monotonic()
+        hosts = pool.hosts if pool.path else [target.host]
+        if not hosts:
+            stop.wait(0.05)
+            continue
+        backend = hosts[turn % len(hosts)]
+        turn += 1
+        conn = conns.get(backend)
         fresh = conn is None
         if conn is None:
-            conn = http.client.HTTPConnection(target.host, target.port, timeout=60)
+            conn = conns[backend] = http.client.HTTPConnection(backend, target.port, timeout=60)
         retried = False
         try:
             try:
@@ -105,16 +145,16 @@ def worker(target: Target, stop: threading.Event, interval: float) -> None:
                     raise
                 retried = True
                 conn.close()
-                conn = http.client.HTTPConnection(target.host, target.port, timeout=60)
+                conn = conns[backend] = http.client.HTTPConnection(backend, target.port, timeout=60)
                 status = one_request(conn, target)
-            target.record(status, None, (time.monotonic() - started) * 1000, retried)
+            target.record(status, None, (time.monotonic() - started) * 1000, retried, backend)
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
         except (OSError, http.client.HTTPException) as exc:
-            target.record(None, type(exc).__name__, (time.monotonic() - started) * 1000, retried)
+            target.record(None, type(exc).__name__, (time.monotonic() - started) * 1000, retried, backend)
             conn.close()
-            conn = None
+            del conns[backend]
             time.sleep(0.01)
-    if conn is not None:
+    for conn in conns.values():
         conn.close()
 
 
@@ -129,12 +169,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=600, help="seconds at most (600)")
     parser.add_argument("--stop-file", help="stop as soon as this file exists")
     parser.add_argument("--out", required=True, help="JSON results file")
+    parser.add_argument("--pool-file", help="send each request to the next host listed in this file")
     args = parser.parse_args()
 
     targets = [Target(spec) for spec in args.target]
     stop = threading.Event()
-    threads = [threading.Thread(target=worker, args=(t, stop, args.interval), daemon=True)
+    pool = Pool(args.pool_file)
+    threads = [threading.Thread(target=worker, args=(t, stop, args.interval, pool), daemon=True)
                for t in targets for _connection in range(args.connections)]
+    threads.append(threading.Thread(target=pool.follow, args=(stop,), daemon=True))
     started = time.time()
     for thread in threads:
         thread.start()

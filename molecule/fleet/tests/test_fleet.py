@@ -4,11 +4,15 @@ A good change rolls through every host, one batch after the other, each host
 drained before and put back after. A change that breaks on the second host
 stops the rollout there: the first host keeps the new config and serves it,
 the second stays drained with the project that broke reported by name, and the
-third keeps the old config, untouched and serving. The last test rolls the
-fleet back to the converged state.
+third keeps the old config, untouched and serving. Then the fleet is rolled
+back, and a last change, which makes every host reload, rolls while clients
+keep every project busy through a client-side balancer (tests/load/wsgi_load.py
+--pool-file) that the hooks drain: no client request fails.
 """
 
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,12 +20,13 @@ from pathlib import Path
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
-from fleet_host import get, group_pids, playbook  # noqa: E402  pylint: disable=wrong-import-position
+from fleet_host import LOAD_SCRIPT, get, group_pids, playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 NAMES = ["modwsgi-fleet-1", "modwsgi-fleet-2", "modwsgi-fleet-3"]
 HOSTS = {name: testinfra.get_host("podman://" + name) for name in NAMES}
 API_V2 = Path(__file__).resolve().parents[1] / "files" / "api_v2.wsgi"
 CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
+FIGURES = Path(os.environ.get("MODWSGI_FLEET_FIGURES", "/tmp/modwsgi-fleet-rolling-figures.json"))
 # The hooks' log outlives a test session: each session's runs carry their own names.
 SESSION = "%x" % time.time_ns()
 
@@ -102,3 +107,36 @@ def test_rolling_back_brings_every_host_to_the_converged_state(tmp_path):
         status, body = api(name)
         assert status == 200 and "version" not in body, (name, body)
         assert [a for a, _when in lb_log(name, run)] == ["drain", "restore"]
+
+
+def test_a_change_under_load_through_a_draining_balancer_fails_no_request(tmp_path):
+    """Every host reloads (a new thread count), each drained first: the clients see no failure."""
+    addresses = {name: subprocess.run(["podman", "inspect", name, "--format", "{{.NetworkSettings.IPAddress}}"],
+                                      check=True, capture_output=True, text=True).stdout.strip() for name in NAMES}
+    pool = tmp_path / "pool"
+    pool.write_text("".join(address + "\n" for address in addresses.values()))
+    out, stop = tmp_path / "load.json", tmp_path / "load.stop"
+    load = subprocess.Popen([sys.executable, str(LOAD_SCRIPT), "--out", str(out), "--stop-file", str(stop),
+                             "--pool-file", str(pool), "--connections", "2", "--interval", "0.02",
+                             "--target", "api=http://balancer:8080/", "--target", "web=http://balancer:8081/"])
+    try:
+        time.sleep(2)
+        pids_before = {name: HOSTS[name].check_output("cat /run/apache2/apache2.pid") for name in NAMES}
+        rc, output = rollout(tmp_path, "balanced", fleet_api_threads=3, fleet_lb_pool=str(pool))
+        time.sleep(2)
+    finally:
+        stop.touch()
+        load.wait(timeout=120)
+    assert rc == 0, output[-3000:]
+    results = json.loads(out.read_text())["targets"]
+    FIGURES.write_text(json.dumps(results, indent=1, sort_keys=True))
+    for name in NAMES:
+        assert "threads=3 user=api" in HOSTS[name].file(CONF).content_string, name
+        # A graceful reload: the same parent, new children and daemons.
+        assert HOSTS[name].check_output("cat /run/apache2/apache2.pid") == pids_before[name]
+        assert [a for a, _when in lb_log(name, "balanced")] == ["drain", "restore"]
+    for project in ("api", "web"):
+        result = results[project]
+        assert result["failed"] == 0, (project, result)
+        assert sorted(result["backends"]) == sorted(addresses.values()), (project, result)
+        assert result["ok"] > 500, (project, result)
