@@ -79,7 +79,7 @@ def inventory(folder: Path, hosts: list[str], count: int) -> Path:
 
 def run_playbook(inv: Path, playbook: str = "playbooks/site.yml") -> dict[str, Any]:
     """Run a playbook with the JSON callback; wall time, tasks run, remote calls, changed."""
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_CALLBACKS_ENABLED="")
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
     t0 = time.monotonic()
     proc = subprocess.run(["ansible-playbook", "-i", str(inv), playbook], cwd=ROOT, env=env, text=True,
                           capture_output=True, check=False)
