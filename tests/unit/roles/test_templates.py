@@ -707,6 +707,8 @@ def test_openstack_example_plans_sizes_and_renders_as_openstack_needs() -> None:
     # Each service its own group and account; every one sized from its metadata.
     assert len({g["name"] for g in plan["groups"]}) == 5
     assert len({a["user"] for a in plan["accounts"]}) == 5
+    assert sorted(v["python_home"] for v in plan["venvs"]) == sorted(
+        "/srv/wsgi/%s/venv" % g["name"] for g in plan["groups"])
     sized = size_projects(plan["sizing"], {"cpus": 8, "memory_mb": 32768}).to_dict()
     assert sorted(sized["projects"]) == sorted(g["name"] for g in plan["groups"])
     sizes = dict(default_sizes(plan), **sized["projects"])
