@@ -109,11 +109,11 @@ def run_playbook(inv: Path, playbook: str = "playbooks/site.yml") -> dict[str, A
             "changed": sum(s.get("changed", 0) for s in stats.values()), "hosts": len(stats)}
 
 
-def measure_projects(count: int, work: Path) -> dict[str, Any]:
-    name = "modwsgi-fleet-cost-1"
-    start([name])
+def measure(names: list[str], projects_per_host: int, work: Path) -> dict[str, Any]:
+    """Fresh hosts with Apache's packages (timed apart), then a first converge and a no-change rerun."""
+    start(names)
     try:
-        inv = inventory(work / ("p%d" % count), [name], count)
+        inv = inventory(work / ("%dx%d" % (len(names), projects_per_host)), names, projects_per_host)
         t0 = time.monotonic()
         sh("ansible", "-i", str(inv), "all", "-m", "ansible.builtin.apt",
            "-a", "name=%s update_cache=true" % PACKAGES, stdout=subprocess.DEVNULL, cwd=ROOT)
@@ -121,26 +121,12 @@ def measure_projects(count: int, work: Path) -> dict[str, Any]:
         first = run_playbook(inv)
         rerun = run_playbook(inv)
         if rerun["changed"]:
-            sys.exit("the rerun with %d projects reported %d changes" % (count, rerun["changed"]))
-        print("projects=%d packages=%ss first=%s rerun=%s" % (count, packages, first, rerun), flush=True)
-        return {"projects": count, "packages_s": packages, "first": first, "rerun": rerun}
-    finally:
-        remove([name])
-
-
-def measure_hosts(count: int, projects_per_host: int, work: Path) -> dict[str, Any]:
-    names = ["modwsgi-fleet-cost-%d" % i for i in range(1, count + 1)]
-    start(names)
-    try:
-        inv = inventory(work / ("h%d" % count), names, projects_per_host)
-        sh("ansible", "-i", str(inv), "all", "-m", "ansible.builtin.apt", "-a", "name=%s update_cache=true" % PACKAGES,
-           stdout=subprocess.DEVNULL, cwd=ROOT)
-        first = run_playbook(inv)
-        rerun = run_playbook(inv)
-        if rerun["changed"]:
-            sys.exit("the rerun over %d hosts reported %d changes" % (count, rerun["changed"]))
-        print("hosts=%d projects/host=%d first=%s rerun=%s" % (count, projects_per_host, first, rerun), flush=True)
-        return {"hosts": count, "projects_per_host": projects_per_host, "first": first, "rerun": rerun}
+            sys.exit("the rerun with %d projects on %d hosts reported %d changes"
+                     % (projects_per_host, len(names), rerun["changed"]))
+        print("hosts=%d projects/host=%d packages=%ss first=%s rerun=%s"
+              % (len(names), projects_per_host, packages, first, rerun), flush=True)
+        return {"hosts": len(names), "projects_per_host": projects_per_host, "packages_s": packages,
+                "first": first, "rerun": rerun}
     finally:
         remove(names)
 
@@ -156,7 +142,7 @@ def table(result: dict[str, Any]) -> str:
     ]
     for row in result["projects"]:
         lines.append("| %d project%s, 1 host | %.0f s | %.0f s (%.2fx) | %d / %d | %.0f s (%.2fx) | %d / %d |" % (
-            row["projects"], "" if row["projects"] == 1 else "s", row["packages_s"],
+            row["projects_per_host"], "" if row["projects_per_host"] == 1 else "s", row["packages_s"],
             row["first"]["wall_s"], row["first"]["wall_s"] / base["first"]["wall_s"],
             row["first"]["tasks"], row["first"]["remote_calls"],
             row["rerun"]["wall_s"], row["rerun"]["wall_s"] / base["rerun"]["wall_s"],
@@ -184,9 +170,10 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="modwsgi-cost-") as tmp:
         for count in args.projects:
-            result["projects"].append(measure_projects(count, Path(tmp)))
+            result["projects"].append(measure(["modwsgi-fleet-cost-1"], count, Path(tmp)))
         if args.hosts:
-            result["hosts"].append(measure_hosts(args.hosts, args.projects_per_host, Path(tmp)))
+            names = ["modwsgi-fleet-cost-%d" % i for i in range(1, args.hosts + 1)]
+            result["hosts"].append(measure(names, args.projects_per_host, Path(tmp)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     text = table(result)

@@ -86,6 +86,19 @@ def parse_accounts(raw: Iterable[Any]) -> list[Account]:
     return accounts
 
 
+def distinct_groups(accounts: list[Account]) -> list[str]:
+    """Each group once, in the order of first mention."""
+    return list(dict.fromkeys(account.group for account in accounts))
+
+
+def distinct_users(accounts: list[Account]) -> list[Account]:
+    """Each user once, with the first group it is listed with (the one it is created in)."""
+    first: dict[str, Account] = {}
+    for account in accounts:
+        first.setdefault(account.user, account)
+    return list(first.values())
+
+
 def plan_accounts(raw: Iterable[Any], user_id: Lookup, group_id: Lookup) -> AccountsPlan:
     """Which groups and users are to be created and which exist; raises AccountsError.
 
@@ -94,23 +107,16 @@ def plan_accounts(raw: Iterable[Any], user_id: Lookup, group_id: Lookup) -> Acco
     listed with several groups is created in the first.
     """
     plan = AccountsPlan(accounts=parse_accounts(raw))
-    seen_users: set[str] = set()
-    seen_groups: set[str] = set()
-    for account in plan.accounts:
-        if account.group in seen_groups:
-            continue
-        seen_groups.add(account.group)
-        gid = group_id(account.group)
+    for group in distinct_groups(plan.accounts):
+        gid = group_id(group)
         if gid is None:
-            plan.create_groups.append(account.group)
+            plan.create_groups.append(group)
         elif gid == 0:
-            raise AccountsError("account %r: group %r exists with gid 0; %s" % (account.user, account.group, ROOT_REASON))
+            user = next(a.user for a in plan.accounts if a.group == group)
+            raise AccountsError("account %r: group %r exists with gid 0; %s" % (user, group, ROOT_REASON))
         else:
-            plan.existing_groups.append(account.group)
-    for account in plan.accounts:
-        if account.user in seen_users:
-            continue
-        seen_users.add(account.user)
+            plan.existing_groups.append(group)
+    for account in distinct_users(plan.accounts):
         uid = user_id(account.user)
         if uid is None:
             plan.create_users.append(account)
@@ -141,22 +147,14 @@ def describe(plan: AccountsPlan) -> dict[str, str]:
     new_users = {a.user for a in plan.create_users}
     before: list[str] = []
     after: list[str] = []
-    seen: set[str] = set()
-    for account in plan.accounts:
-        if account.group in seen:
-            continue
-        seen.add(account.group)
-        if account.group in new_groups:
-            after.append("group %s (system)" % account.group)
+    for group in distinct_groups(plan.accounts):
+        if group in new_groups:
+            after.append("group %s (system)" % group)
         else:
-            line = "group %s (exists)" % account.group
+            line = "group %s (exists)" % group
             before.append(line)
             after.append(line)
-    seen_users: set[str] = set()
-    for account in plan.accounts:
-        if account.user in seen_users:
-            continue
-        seen_users.add(account.user)
+    for account in distinct_users(plan.accounts):
         if account.user in new_users:
             after.append("user %s (system, group %s)" % (account.user, account.group))
         else:

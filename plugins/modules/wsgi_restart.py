@@ -125,6 +125,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible.module_utils.urls import open_url
+from ansible_collections.modwsgi.fleet.plugins.module_utils._answers import is_settled
 from ansible_collections.modwsgi.fleet.plugins.module_utils._restart import (
     RestartError,
     daemon_pids,
@@ -158,7 +159,7 @@ def wait_for_url(module, deadline):
             status = exc.code
         except Exception as exc:  # pylint: disable=broad-except  # any failure to connect means: not yet
             status, last = None, str(exc)
-        if status is not None and status <= 500:
+        if is_settled(status):
             return status
         last = status if status is not None else last
         if time.time() > deadline:
