@@ -84,9 +84,14 @@ PROJECT_KEYS = frozenset(
 # Metadata a project may give for modwsgi.fleet.wsgi_sizing; the values are
 # checked there, the keys here.
 SIZING_KEYS = frozenset("thread_safe cpu_ms wait_ms rss_mb peak_rps weight".split())
-# Fields that describe the daemon process group rather than the mount: every
-# project of a shared group must agree on them.
+# Fields that describe the daemon process group rather than the mount. A group
+# named after one of its projects is that project's: the others may leave these
+# out or restate its values. The projects of a shared group (named after none
+# of them) must agree on every value two of them set.
 GROUP_FIELDS = ("user", "group", "python_home", "python_path", "processes", "threads", "options")
+# What a project joining another project's group may give besides: a subset of
+# the owner's pip_packages, and the owner's sizing as it is.
+JOINER_FIELDS = GROUP_FIELDS + ("pip_packages", "sizing")
 DAEMON_ONLY_FIELDS = ("daemon", "user", "group", "python_home", "python_path", "pip_packages", "processes", "threads",
                       "options", "sizing")
 
@@ -130,6 +135,8 @@ class DaemonGroup:
     projects: list[str] = field(default_factory=list)
     threads_explicit: bool = False
     sizing: Optional[dict[str, Any]] = None
+    # The project the group is named after, when it is a member; None for a shared group.
+    owner: Optional[str] = None
 
     def sizing_request(self) -> Optional[dict[str, Any]]:
         """The entry for wsgi_sizing, or None when no project of the group gives metadata."""
@@ -175,8 +182,11 @@ class Plan:
     def venvs(self) -> list[dict[str, Any]]:
         """Virtual environments to build: each python_home with the packages its projects list."""
         wanted: dict[str, list[str]] = {}
+        # A project in another project's group lists only packages the owner lists
+        # too: the owner's list, in its order, is the venv's.
+        joiners = {name for g in self.groups if g.owner for name in g.projects if name != g.owner}
         for project in self.projects:
-            if project["pip_packages"]:
+            if project["pip_packages"] and project["name"] not in joiners:
                 packages = wanted.setdefault(project["python_home"], [])
                 packages.extend(p for p in project["pip_packages"] if p not in packages)
         return [{"python_home": home, "packages": packages} for home, packages in sorted(wanted.items())]
@@ -462,8 +472,79 @@ def normalize_project(raw: Any, index: int, base_dir: str,
 # The whole host
 
 
-def _build_group(name: str, members: list[dict[str, Any]], default_threads: int, base_dir: str) -> DaemonGroup:
-    """One daemon group from the projects that use it; they must agree on its settings."""
+def _default_user(name: str, user: Any, where: str) -> str:
+    if user is None:
+        if not ACCOUNT_RE.fullmatch(name) or name == "root":
+            raise _fail(where, "user", "defaults to the daemon group name %r, which is no valid account name "
+                        "for a daemon: set user" % name)
+        return name
+    return user
+
+
+def _owner_settings(name: str, owner: dict[str, Any], default_threads: int, base_dir: str) -> dict[str, Any]:
+    """The settings of the group that ``owner`` is named after: what it sets, and the defaults."""
+    user = _default_user(name, owner["user"], owner["name"])
+    return {
+        "user": user,
+        "group": owner["group"] or user,
+        "processes": owner["processes"],
+        # Unset with sizing metadata: wsgi_sizing computes it.
+        "threads": owner["threads"] if owner["threads"] is not None or owner["sizing"] is not None
+        else default_threads,
+        "python_home": owner["python_home"] or ("%s/%s/venv" % (base_dir, name) if owner["pip_packages"] else None),
+        "python_path": owner["python_path"],
+        "options": owner["options"],
+        "pip_packages": owner["pip_packages"],
+        "sizing": owner["sizing"],
+    }
+
+
+def _check_joiner(name: str, owner: dict[str, Any], settings: dict[str, Any], joiner: dict[str, Any]) -> None:
+    """A project in another project's group may leave each group field out or restate the owner's value."""
+    for key in JOINER_FIELDS:
+        value, owned = joiner[key], settings[key]
+        if value in (None, [], {}):
+            continue
+        if key == "pip_packages":
+            if all(p in owned for p in value):
+                continue
+        elif value == owned:
+            continue
+        head = "daemon group %r belongs to project %r, which" % (name, owner["name"])
+        if owned in (None, [], {}):
+            if key in ("processes", "threads") and settings["sizing"] is not None:
+                why = "has wsgi_sizing compute its %s" % key
+            else:
+                why = "runs it without %s" % key
+            raise _fail(joiner["name"], key, "%s %s; a project that joins it must leave %r out (got %r)"
+                        % (head, why, key, value))
+        same = "list only packages it lists too" if key == "pip_packages" else "give the same value"
+        raise _fail(joiner["name"], key, "%s runs it with %s=%r; a project that joins it may leave %r out or %s "
+                    "(got %r)" % (head, key, owned, key, same, value))
+
+
+def _build_group(name: str, members: list[dict[str, Any]], default_threads: int, base_dir: str,
+                 owner: Optional[dict[str, Any]] = None) -> DaemonGroup:
+    """One daemon group from the projects that use it.
+
+    With ``owner`` (the member named after the group) the group has the owner's
+    settings, its defaults included, and the other members may only restate
+    them. Without, the members must agree on every value two of them set.
+    """
+    if owner is not None:
+        settings = _owner_settings(name, owner, default_threads, base_dir)
+        for joiner in members:
+            if joiner is not owner:
+                _check_joiner(name, owner, settings, joiner)
+        return DaemonGroup(
+            name=name, user=settings["user"], group=settings["group"],
+            processes=settings["processes"],
+            threads=default_threads if owner["threads"] is None else owner["threads"],
+            python_home=settings["python_home"], python_path=list(settings["python_path"]),
+            options=dict(settings["options"]), projects=sorted(p["name"] for p in members),
+            threads_explicit=owner["threads"] is not None, sizing=settings["sizing"], owner=owner["name"],
+        )
+
     chosen: dict[str, tuple[Any, str]] = {}
     for project in members:
         for key in GROUP_FIELDS:
@@ -483,11 +564,8 @@ def _build_group(name: str, members: list[dict[str, Any]], default_threads: int,
     if len(sized) > 1:
         raise _fail(sized[1]["name"], "sizing", "daemon group %r is sized from project %r already; give the "
                     "group's metadata on one of its projects" % (name, sized[0]["name"]))
-    user = pick("user", name)
     where = members[0]["name"] if "user" not in chosen else chosen["user"][1]
-    if not ACCOUNT_RE.fullmatch(user) or user == "root":
-        raise _fail(where, "user", "defaults to the daemon group name %r, which is no valid account name "
-                    "for a daemon: set user" % name)
+    user = _default_user(name, pick("user", None), where)
     return DaemonGroup(
         name=name, user=user, group=pick("group", user),
         processes=pick("processes", None), threads=pick("threads", default_threads),
@@ -497,6 +575,31 @@ def _build_group(name: str, members: list[dict[str, Any]], default_threads: int,
         options=pick("options", {}), projects=sorted(p["name"] for p in members),
         threads_explicit="threads" in chosen, sizing=sized[0]["sizing"] if sized else None,
     )
+
+
+def _group_owner(name: str, members: list[dict[str, Any]], present: dict[str, dict[str, Any]],
+                 says_daemon: set[str]) -> Optional[dict[str, Any]]:
+    """The project that daemon group ``name`` belongs to, or None for a group its members share.
+
+    A project named after a group owns it when it is a member: alone in it, or
+    saying ``daemon: <its name>`` when other projects join it. A project of that
+    name elsewhere would show in ps as the group's (wsgi:NAME): refused.
+    """
+    named = present.get(name)
+    if named is None or named["mode"] != "daemon":
+        return None
+    others = sorted(p["name"] for p in members if p is not named)
+    if named["daemon"] == name:
+        if others and named["name"] not in says_daemon:
+            raise _fail(named["name"], "daemon", "project%s %s use%s daemon group %r (daemon: %s), which is named "
+                        "after this project; set daemon: %s to own the group (the others then only restate its "
+                        "settings), or give this project another name"
+                        % ("s" if len(others) > 1 else "", ", ".join(repr(o) for o in others),
+                           "" if len(others) > 1 else "s", name, name, name))
+        return named
+    raise _fail(others[0], "daemon", "daemon group %r is named after project %r, which runs in daemon group %r; "
+                "ps would show this group as (wsgi:%s), that project's name: give the group another name, or "
+                "set daemon: %s on project %r" % (name, name, named["daemon"], name, name, name))
 
 
 def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: int = 15,
@@ -518,6 +621,7 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
     reserved = set(reserved_ports or [])
 
     seen: dict[str, int] = {}
+    says_daemon: set[str] = set()  # the projects that give `daemon` themselves
     projects: list[dict[str, Any]] = []
     absent: list[str] = []
     for index, raw in enumerate(raw_projects):
@@ -526,6 +630,8 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
             raise _fail(project["name"], "name", "is given twice (entries %d and %d)"
                         % (seen[project["name"]], index))
         seen[project["name"]] = index
+        if raw.get("daemon") is not None:
+            says_daemon.add(project["name"])
         if project["state"] == "absent":
             absent.append(project["name"])
         else:
@@ -536,7 +642,10 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
     for project in projects:
         if project["mode"] == "daemon":
             members.setdefault(project["daemon"], []).append(project)
-    groups = {name: _build_group(name, group, default_threads, base_dir) for name, group in members.items()}
+    present = {p["name"]: p for p in projects}
+    groups = {name: _build_group(name, group, default_threads, base_dir,
+                                 _group_owner(name, group, present, says_daemon))
+              for name, group in members.items()}
     for project in projects:
         if project["mode"] == "daemon":
             group = groups[project["daemon"]]
@@ -594,15 +703,3 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
         embedded=any(p["mode"] == "embedded" for p in projects),
     )
 
-
-def promised_flags(processes: Optional[int], threads: int) -> dict[str, Any]:
-    """What a daemon-mode app sees in its environ, per the source document's table."""
-    multiprocess = processes is not None
-    multithread = threads > 1
-    if not multithread:
-        mode = "prefork"
-    elif (processes or 1) > 1:
-        mode = "worker"
-    else:
-        mode = "winnt"
-    return {"multithread": multithread, "multiprocess": multiprocess, "mode": mode}

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 from typing import Any, Iterable
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +20,8 @@ from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import (
     PlanError,
     build_plan,
     parse_version,
-    promised_flags,
 )
+from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import environ_flags as promised_flags
 
 PROPERTY = settings(deadline=None, max_examples=100)
 SCRIPT = "/srv/wsgi/app/app.wsgi"
@@ -211,6 +213,167 @@ def test_agreeing_or_silent_members_do_not_conflict() -> None:
 def test_project_may_name_its_own_group() -> None:
     result = plan(project("keystone", daemon="keystone"))
     assert [g["name"] for g in result["groups"]] == ["keystone"]
+
+
+# --- Daemon groups have an owner ------------------------------------------------
+# A group named after one of its projects is that project's, defaults included;
+# the others may leave each group field out or restate the owner's value.
+
+OWNER_START = "project 'intruder': field '%s': daemon group 'owner' belongs to project 'owner', which "
+SIZING = {"cpu_ms": 10, "wait_ms": 10, "rss_mb": 50}
+
+
+def owner(**fields: Any) -> dict[str, Any]:
+    return project("owner", daemon="owner", **fields)
+
+
+def intruder(**fields: Any) -> dict[str, Any]:
+    return project("intruder", daemon="owner", path="/intruder", **fields)
+
+
+def test_joiner_may_not_change_the_owners_user() -> None:
+    assert failure(owner(), intruder(user="intruder")) == (
+        "project 'intruder': field 'user': daemon group 'owner' belongs to project 'owner', which runs it with "
+        "user='owner'; a project that joins it may leave 'user' out or give the same value (got 'intruder')")
+
+
+@pytest.mark.parametrize(
+    ("field", "owner_fields", "value", "why"),
+    [
+        ("user", {}, "intruder", "runs it with user='owner'; "),
+        ("user", {"user": "svc"}, "intruder", "runs it with user='svc'; "),
+        ("group", {}, "intruder", "runs it with group='owner'; "),
+        ("group", {"user": "svc"}, "owner", "runs it with group='svc'; "),
+        ("processes", {}, 8, "runs it without processes; a project that joins it must leave 'processes' out (got 8)"),
+        ("processes", {}, 1, "runs it without processes; "),
+        ("processes", {"processes": 2}, 3, "runs it with processes=2; "),
+        ("processes", {"sizing": SIZING}, 2, "has wsgi_sizing compute its processes; "),
+        ("threads", {}, 4, "runs it with threads=15; "),
+        ("threads", {"threads": 1}, 25, "runs it with threads=1; "),
+        ("threads", {"sizing": SIZING}, 15, "has wsgi_sizing compute its threads; "),
+        ("python_home", {}, "/opt/evil", "runs it without python_home; "),
+        ("python_home", {"pip_packages": ["flask"]}, "/opt/evil", "runs it with python_home='/srv/wsgi/owner/venv'; "),
+        ("python_path", {}, ["/opt/evil"], "runs it without python_path; "),
+        ("python_path", {"python_path": ["/opt/a", "/opt/b"]}, ["/opt/b", "/opt/a"], "with python_path=["),
+        ("options", {}, {"maximum-requests": 1}, "runs it without options; "),
+        ("options", {"options": {"maximum-requests": 100}}, {"maximum-requests": 100, "umask": "0002"},
+         "runs it with options={'maximum-requests': 100}; "),
+        ("pip_packages", {}, ["evil"], "runs it without pip_packages; "),
+        ("pip_packages", {"pip_packages": ["flask"]}, ["flask", "evil"],
+         "runs it with pip_packages=['flask']; a project that joins it may leave 'pip_packages' out or list only "
+         "packages it lists too (got ['flask', 'evil'])"),
+        ("sizing", {}, SIZING, "runs it without sizing; "),
+        ("sizing", {"sizing": SIZING}, dict(SIZING, cpu_ms=500), "runs it with sizing="),
+    ],
+)
+def test_joiner_may_not_change_what_the_owner_runs_with(field: str, owner_fields: dict[str, Any], value: Any,
+                                                        why: str) -> None:
+    for projects in ([owner(**owner_fields), intruder(**{field: value})],
+                     [intruder(**{field: value}), owner(**owner_fields)]):
+        message = failure(*projects)
+        assert message.startswith(OWNER_START % field), message
+        assert why in message and "\n" not in message, message
+
+
+def test_joiners_pip_packages_turn_no_venv_on_for_the_owner() -> None:
+    message = failure(owner(), intruder(pip_packages=["requests"]))
+    assert message.startswith(OWNER_START % "pip_packages"), message
+    result = plan(owner(), intruder())
+    assert group(result, "owner")["python_home"] is None and result["venvs"] == []
+
+
+def test_joiners_sizing_does_not_size_the_owners_group() -> None:
+    message = failure(owner(processes=2, threads=4), intruder(sizing=SIZING))
+    assert message.startswith(OWNER_START % "sizing"), message
+
+
+ALL_SET = {"user": "svc", "group": "www-data", "processes": 2, "threads": 4, "python_path": ["/opt/lib"],
+           "options": {"maximum-requests": 500, "umask": "0002"}, "pip_packages": ["flask", "requests>=2"]}
+
+
+@pytest.mark.parametrize(
+    ("owner_fields", "restated"),
+    [
+        ({}, {}),
+        ({}, {"user": "owner", "group": "owner", "threads": 15}),
+        (ALL_SET, {}),
+        (ALL_SET, dict(ALL_SET, python_home="/srv/wsgi/owner/venv", pip_packages=["requests>=2"])),
+        (ALL_SET, {"user": "svc", "pip_packages": ["flask"]}),
+        ({"python_home": "/opt/venvs/owner", "sizing": SIZING}, {"python_home": "/opt/venvs/owner", "sizing": SIZING}),
+    ],
+    ids=["bare owner, silent", "bare owner, defaults restated", "owner sets all, silent",
+         "owner sets all, all restated", "some restated", "sized owner, sizing restated"],
+)
+def test_joiner_restating_or_leaving_out_the_owners_values_is_accepted(
+        owner_fields: dict[str, Any], restated: dict[str, Any]) -> None:
+    alone = plan(owner(**owner_fields))
+    result = plan(owner(**owner_fields), intruder(**restated), project("quiet", daemon="owner", path="/quiet"))
+    assert dict(group(result, "owner"), projects=["owner"]) == group(alone, "owner")
+    assert group(result, "owner")["projects"] == ["intruder", "owner", "quiet"]
+    assert (result["venvs"], result["sizing"], result["accounts"]) == (alone["venvs"], alone["sizing"], alone["accounts"])
+    for name in ("intruder", "quiet"):
+        joined = one_project(result, name)
+        assert (joined["user"], joined["group"], joined["python_home"]) == (
+            one_project(alone, "owner")["user"], one_project(alone, "owner")["group"],
+            one_project(alone, "owner")["python_home"])
+
+
+def test_owner_with_a_name_that_is_no_account_needs_a_user_joined_or_not() -> None:
+    message = failure(project("Portal", daemon="Portal"), project("b", daemon="Portal", path="/b", user="svc"))
+    assert message.startswith("project 'Portal': field 'user': defaults to the daemon group name 'Portal'"), message
+
+
+def test_project_named_after_a_shared_group_must_say_daemon_to_own_it() -> None:
+    project1 = project("project1", daemon="portal", path="/project1")
+    project2 = project("project2", daemon="portal", path="/project2")
+    message = failure(project1, project2, project("portal", user="x", port=81))
+    assert message == (
+        "project 'portal': field 'daemon': projects 'project1', 'project2' use daemon group 'portal' "
+        "(daemon: portal), which is named after this project; set daemon: portal to own the group (the others "
+        "then only restate its settings), or give this project another name")
+    assert failure(project1, project("portal", port=81)).startswith(
+        "project 'portal': field 'daemon': project 'project1' uses daemon group 'portal' ")
+    # Saying so makes it the owner: its settings are the group's.
+    result = plan(project1, project2, project("portal", user="x", port=81, daemon="portal"))
+    assert group(result, "portal")["user"] == "x" and group(result, "portal")["projects"] == [
+        "portal", "project1", "project2"]
+    assert failure(dict(project1, processes=1), project2, project("portal", daemon="portal", port=81)).startswith(
+        "project 'project1': field 'processes': daemon group 'portal' belongs to project 'portal', which runs it "
+        "without processes; ")
+
+
+def test_project_named_after_a_group_it_does_not_run_in_is_refused() -> None:
+    message = failure(project("portal", daemon="other", port=81), project("project1", daemon="portal"),
+                      project("project2", daemon="portal", path="/p2"))
+    assert message == (
+        "project 'project1': field 'daemon': daemon group 'portal' is named after project 'portal', which runs "
+        "in daemon group 'other'; ps would show this group as (wsgi:portal), that project's name: give the group "
+        "another name, or set daemon: portal on project 'portal'")
+
+
+def test_a_project_alone_in_its_own_group_is_its_owner_as_before() -> None:
+    for fields in ({}, {"daemon": "keystone"}):
+        result = plan(project("keystone", processes=4, threads=1, **fields))
+        assert group(result, "keystone")["projects"] == ["keystone"]
+        assert (group(result, "keystone")["processes"], group(result, "keystone")["threads"]) == (4, 1)
+
+
+def test_an_absent_or_embedded_project_owns_no_group() -> None:
+    joiners = [project("project1", daemon="portal", path="/p1", user="svc"),
+               project("project2", daemon="portal", path="/p2")]
+    result = plan(*joiners, {"name": "portal", "state": "absent"})
+    assert group(result, "portal")["user"] == "svc"
+    result = plan(*joiners, project("portal", mode="embedded", port=81))
+    assert group(result, "portal")["user"] == "svc" and one_project(result, "portal")["daemon"] is None
+
+
+def test_example_inventory_still_plans() -> None:
+    inventory = Path(__file__).resolve().parents[4] / "inventories" / "example" / "group_vars" / "wsgi_hosts.yml"
+    projects = yaml.safe_load(inventory.read_text(encoding="utf-8"))["wsgi_projects"]
+    result = plan(*projects)
+    assert group(result, "portal")["projects"] == ["project1", "project2"]
+    assert (group(result, "portal")["processes"], group(result, "portal")["threads"]) == (1, 1)
+    assert {g["name"] for g in result["groups"]} == {p["name"] for p in projects if "daemon" not in p} | {"portal"}
 
 
 # --- Virtual environments and accounts ------------------------------------------
