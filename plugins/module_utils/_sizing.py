@@ -77,6 +77,23 @@ class SizingError(ValueError):
     """Bad input, or projects that cannot fit on the host."""
 
 
+def environ_flags(processes: int | None, threads: int) -> dict[str, Any]:
+    """What a daemon-mode app sees in its environ, per the source document's table.
+
+    ``processes`` is None when no ``processes=`` is written: mod_wsgi then runs
+    one process and tells the app ``wsgi.multiprocess`` False; any written
+    value, 1 included, makes it True. The only place this rule is written.
+    """
+    multithread = threads > 1
+    if not multithread:
+        mode = "prefork"
+    elif (processes or 1) > 1:
+        mode = "worker"
+    else:
+        mode = "winnt"
+    return {"multithread": multithread, "multiprocess": processes is not None, "mode": mode}
+
+
 # --- Data --------------------------------------------------------------------
 
 
@@ -164,19 +181,17 @@ class ProjectSizing:
     @property
     def multiprocess(self) -> bool:
         """``wsgi.multiprocess``: True as soon as ``processes=`` is written."""
-        return self.processes_explicit
+        return environ_flags(self.processes if self.processes_explicit else None, self.threads)["multiprocess"]
 
     @property
     def multithread(self) -> bool:
         """``wsgi.multithread``: True with more than one thread."""
-        return self.threads > 1
+        return environ_flags(self.processes if self.processes_explicit else None, self.threads)["multithread"]
 
     @property
     def mode(self) -> str:
         """``prefork`` (1 thread), ``winnt`` (1 process, threads) or ``worker``."""
-        if self.threads == 1:
-            return "prefork"
-        return "worker" if self.processes > 1 else "winnt"
+        return environ_flags(self.processes if self.processes_explicit else None, self.threads)["mode"]
 
     def to_dict(self) -> dict[str, Any]:
         """The ``projects.<name>`` part of the module result."""
@@ -563,9 +578,9 @@ def timeouts(spec: ProjectSpec, capacity: int) -> tuple[int, int, int]:
     return queue_timeout, request_timeout, clamp(drained, LISTEN_BACKLOG_RANGE)
 
 
-def size_apache(daemon_capacity: int) -> ApacheSizing:
+def size_apache(daemon_capacity: int, threads_per_child: int = APACHE_THREADS_PER_CHILD) -> ApacheSizing:
     """Event MPM workers: the daemons' capacity plus headroom, whole children."""
-    tpc = APACHE_THREADS_PER_CHILD
+    tpc = threads_per_child
     headroom = max(tpc, -(-daemon_capacity * APACHE_HEADROOM_PERCENT // 100))
     children = -(-(daemon_capacity + headroom) // tpc)
     return ApacheSizing(
@@ -574,6 +589,41 @@ def size_apache(daemon_capacity: int) -> ApacheSizing:
         threads_per_child=tpc,
         max_request_workers=children * tpc,
     )
+
+
+def event_mpm(daemon_capacity: int, server_limit: int, threads_per_child: int,
+              max_request_workers: int) -> dict[str, Any]:
+    """The event MPM that serves the daemons: the configured one, raised where it is too small.
+
+    ``server_limit``, ``threads_per_child`` and ``max_request_workers`` are the
+    apache role's settings; they are never lowered. When they cannot hand
+    every daemon thread a request plus headroom (:func:`size_apache` in
+    children of the configured ``threads_per_child``), ``max_request_workers``
+    and ``server_limit`` are raised to that, and the explanation says so.
+    """
+    for key, value in (("daemon_capacity", daemon_capacity), ("server_limit", server_limit),
+                       ("threads_per_child", threads_per_child), ("max_request_workers", max_request_workers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "daemon_capacity" else 1):
+            raise SizingError(f"{key}: must be a whole number >= {0 if key == 'daemon_capacity' else 1} (got {value!r})")
+    if max_request_workers % threads_per_child or max_request_workers > server_limit * threads_per_child:
+        raise SizingError(f"max_request_workers: must be a multiple of threads_per_child ({threads_per_child}) and"
+                          f" at most server_limit x threads_per_child ({server_limit * threads_per_child}),"
+                          f" got {max_request_workers}")
+    needed = size_apache(daemon_capacity, threads_per_child)
+    numbers = {"server_limit": server_limit, "threads_per_child": threads_per_child,
+               "max_request_workers": max_request_workers}
+    why = (f"daemon capacity {daemon_capacity} + max({APACHE_HEADROOM_PERCENT}%, {threads_per_child})"
+           f" needs MaxRequestWorkers {needed.max_request_workers}")
+    if needed.max_request_workers <= max_request_workers:
+        explanation = f"front end: {why}; the configured {max_request_workers} covers it: kept"
+    else:
+        numbers["max_request_workers"] = needed.max_request_workers
+        numbers["server_limit"] = max(server_limit, needed.server_limit)
+        explanation = (f"front end: {why}; the configured {max_request_workers} does not:"
+                       f" raised to {needed.max_request_workers}, ServerLimit {server_limit}"
+                       f" -> {numbers['server_limit']}")
+    return dict(numbers, daemon_capacity=daemon_capacity,
+                raised=numbers["max_request_workers"] != max_request_workers, explanation=explanation)
 
 
 # --- Putting it together -----------------------------------------------------------

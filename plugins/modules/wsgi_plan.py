@@ -20,7 +20,11 @@ description:
   - Lays the projects out as Apache sees them, one daemon process group per project or a
     shared one where projects name the same C(daemon), one virtual host per
     port (and server name), mounts ordered so that each path reaches its own project.
-  - The role renders its configuration from the returned plan.
+  - With O(host_facts) (from M(modwsgi.fleet.wsgi_facts)) it also sizes the daemon groups whose projects
+    give C(sizing) metadata, as M(modwsgi.fleet.wsgi_sizing) does, and with O(front_end) the event MPM in
+    front of them, so that the result is the host's final render model (the role's templates only print it).
+  - Everything the role will use is checked here, sizing metadata and the host's memory budget included, so
+    that what this module accepts cannot fail later for a reason the inputs and the facts already told.
 author:
   - modwsgi.fleet maintainers (!UNKNOWN)
 attributes:
@@ -66,6 +70,38 @@ options:
       - Empty when mod_wsgi is not installed yet; then only the values of the options are checked.
     type: str
     default: ""
+  host_facts:
+    description:
+      - What M(modwsgi.fleet.wsgi_facts) read on the host (its RV(modwsgi.fleet.wsgi_facts#module:host_facts)).
+      - Its C(cpus) and C(memory_mb) size the groups with C(sizing) metadata; its C(mod_wsgi_version) is used
+        as O(mod_wsgi_version) when that is empty.
+      - Empty, nothing is sized and RV(sizing) lists the requests for M(modwsgi.fleet.wsgi_sizing).
+    type: dict
+    default: {}
+  reserve_memory_mb:
+    description: Memory the sizing keeps for the OS and Apache itself.
+    type: int
+    default: 1024
+  front_end:
+    description:
+      - The event MPM as the C(modwsgi.fleet.apache) role is configured, C(server_limit),
+        C(threads_per_child) and C(max_request_workers). RV(front_end) keeps these numbers, raised where
+        they cannot hand every daemon thread a request; they are never lowered.
+      - Omitted, RV(front_end) is null.
+    type: dict
+    suboptions:
+      server_limit:
+        description: C(ServerLimit) as configured.
+        type: int
+        required: true
+      threads_per_child:
+        description: C(ThreadsPerChild) as configured.
+        type: int
+        required: true
+      max_request_workers:
+        description: C(MaxRequestWorkers) as configured.
+        type: int
+        required: true
 """
 
 EXAMPLES = r"""
@@ -92,6 +128,7 @@ RETURN = r"""
 projects:
   description:
     - The present projects with every default filled in, sorted by name.
+    - C(promised) is what its app sees, C(multithread), C(multiprocess) and C(mode) (C(embedded) in embedded mode).
     - C(probe) is how the role asks the project on the host itself, for modwsgi.fleet.wsgi_healthcheck
       (its C(name), its C(url) on 127.0.0.1, and the C(host_header) of its virtual host, empty when it has
       no server name).
@@ -119,6 +156,7 @@ projects:
       application_group: "%{GLOBAL}"
       pass_authorization: false
       probe: {name: keystone, url: "http://127.0.0.1:5000/", host_header: ""}
+      promised: {multithread: false, multiprocess: true, mode: prefork}
 files:
   description: >-
     The projects whose script is copied from the controller, as O(modwsgi.fleet.wsgi_files#module:files)
@@ -180,6 +218,18 @@ groups:
     sized:
       description: Whether a project of the group gives C(sizing) metadata (then M(modwsgi.fleet.wsgi_sizing) sizes it).
       type: bool
+    multithread:
+      description: The C(wsgi.multithread) its apps see (more than one thread).
+      type: bool
+    multiprocess:
+      description: The C(wsgi.multiprocess) its apps see (C(processes=) written).
+      type: bool
+    mode:
+      description: C(prefork) (one thread), C(winnt) (one process, threads) or C(worker).
+      type: str
+    capacity:
+      description: Requests the group serves at once, processes x threads.
+      type: int
   sample:
     - name: portal
       user: portal
@@ -192,6 +242,10 @@ groups:
       options: {}
       projects: [project1, project2]
       sized: false
+      multithread: true
+      multiprocess: false
+      mode: winnt
+      capacity: 15
 vhosts:
   description: One entry per virtual host, by port then server name.
   returned: success
@@ -258,6 +312,37 @@ unsized_capacity:
   returned: success
   type: int
   sample: 40
+front_end:
+  description:
+    - The event MPM Apache gets, from O(front_end) and the groups' capacity; null without O(front_end).
+    - C(explanation) says whether the configured numbers cover the daemons or were raised, and why.
+  returned: success
+  type: dict
+  sample:
+    server_limit: 16
+    threads_per_child: 25
+    max_request_workers: 400
+    daemon_capacity: 168
+    raised: false
+    explanation: "front end: daemon capacity 168 + max(25%, 25) needs MaxRequestWorkers 225; the configured 400 covers it: kept"
+host:
+  description: The facts the model was computed with (from O(host_facts)).
+  returned: success
+  type: dict
+  sample: {cpus: 2, memory_mb: 3900, cpus_from: sched_getaffinity, memory_from: /proc/meminfo MemTotal,
+           mod_wsgi_version: 4.9.4-1+b2, mod_wsgi_python: "3.11"}
+sizing_warnings:
+  description: The sizing's warnings (processes scaled down for memory, CPUs overcommitted, ...).
+  returned: success
+  type: list
+  elements: str
+  sample: []
+explanation:
+  description: The sizing's arithmetic, a line for the host, each sized group and memory, then the front end.
+  returned: success
+  type: list
+  elements: str
+  sample: ["host: 2 CPUs (sched_getaffinity), 3900 MB (/proc/meminfo MemTotal); budget 2876 MB = 3900 - 1024 reserved"]
 accounts:
   description: The distinct user and group pairs the daemon groups run as, sorted.
   returned: success
@@ -267,7 +352,8 @@ accounts:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan
+from ansible_collections.modwsgi.fleet.plugins.module_utils._model import build_model
+from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError
 
 
 def main():
@@ -278,20 +364,27 @@ def main():
             default_threads=dict(type="int", default=15),
             reserved_ports=dict(type="list", elements="int", default=[]),
             mod_wsgi_version=dict(type="str", default=""),
+            host_facts=dict(type="dict", default={}),
+            reserve_memory_mb=dict(type="int", default=1024),
+            front_end=dict(type="dict", options=dict(server_limit=dict(type="int", required=True),
+                                                     threads_per_child=dict(type="int", required=True),
+                                                     max_request_workers=dict(type="int", required=True))),
         ),
         supports_check_mode=True,
     )
+    params = module.params
+    facts = dict(params["host_facts"])
+    if params["mod_wsgi_version"]:
+        facts["mod_wsgi_version"] = params["mod_wsgi_version"]
     try:
-        plan = build_plan(
-            module.params["projects"],
-            base_dir=module.params["base_dir"],
-            default_threads=module.params["default_threads"],
-            reserved_ports=module.params["reserved_ports"],
-            mod_wsgi_version=module.params["mod_wsgi_version"],
-        )
+        model = build_model(params["projects"], facts, base_dir=params["base_dir"],
+                            default_threads=params["default_threads"], reserved_ports=params["reserved_ports"],
+                            reserve_memory_mb=params["reserve_memory_mb"], front_end=params["front_end"])
     except PlanError as exc:
         module.fail_json(msg="Invalid wsgi_projects: %s" % exc)
-    module.exit_json(changed=False, **plan.to_dict())
+    for warning in model["sizing_warnings"]:
+        module.warn(warning)
+    module.exit_json(changed=False, **model)
 
 
 if __name__ == "__main__":

@@ -168,7 +168,9 @@ def test_sized_project_runs_as_sized(host):
 
 
 def test_front_end_covers_every_daemon_thread(host):
-    text = host.file("/etc/apache2/modwsgi-fleet/wsgi-mpm.conf").content_string
+    """The apache role's event MPM (the one owner of these directives) covers every daemon thread."""
+    assert not host.file("/etc/apache2/modwsgi-fleet/wsgi-mpm.conf").exists, "no second owner of the MPM"
+    text = host.file("/etc/apache2/conf-enabled/modwsgi-fleet.conf").content_string
     workers = int(re.search(r"MaxRequestWorkers (\d+)", text).group(1))
     limit = int(re.search(r"ServerLimit (\d+)", text).group(1))
     per_child = int(re.search(r"ThreadsPerChild (\d+)", text).group(1))

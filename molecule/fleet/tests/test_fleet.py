@@ -17,10 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
-from fleet_host import LOAD_SCRIPT, get, group_pids, playbook  # noqa: E402  pylint: disable=wrong-import-position
+from fleet_host import LOAD_SCRIPT, get, group_pids, host_state, playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 NAMES = ["modwsgi-fleet-1", "modwsgi-fleet-2", "modwsgi-fleet-3"]
 HOSTS = {name: testinfra.get_host("podman://" + name) for name in NAMES}
@@ -54,6 +55,24 @@ def test_every_host_serves_both_projects():
             status, body = get(host, port, "/")
             assert status == 200, (name, port, body)
             assert json.loads(body)["user"] in ("api", "web")
+
+
+@pytest.mark.parametrize(("sizing", "message"), [
+    ({"cpu_ms": -1, "wait_ms": 10, "rss_mb": 50}, "project 'web': field 'sizing.cpu_ms': must be > 0"),
+    ({"cpu_ms": 5, "wait_ms": 5, "rss_mb": 50, "colour": "red"}, "project 'web': field 'sizing.colour': unknown field"),
+    # One process needs more memory than the host has: a budget that cannot fit.
+    ({"cpu_ms": 5, "wait_ms": 5, "rss_mb": 10 ** 7}, "sizing on this host"),
+], ids=["negative", "unknown key", "over budget"])
+def test_bad_sizing_on_one_host_stops_the_rollout_before_any_host_changes(tmp_path, sizing, message):
+    """Only the second host's `web` gets the metadata; the first play refuses it, no batch starts."""
+    before = {name: host_state(host) for name, host in HOSTS.items()}
+    rc, out = rollout(tmp_path, "sizing", fleet_web_sizing=sizing, fleet_web_sizing_host="modwsgi-fleet-2")
+    assert rc != 0, out[-3000:]
+    assert message in out, out[-3000:]
+    assert "PLAY [Apply the change, one batch of hosts after the other]" not in out.split("PLAY RECAP")[0]
+    for name, host in HOSTS.items():
+        assert lb_log(name, "sizing") == [], name
+        assert host_state(host) == before[name], name
 
 
 def test_a_good_change_rolls_through_every_host_one_batch_after_the_other(tmp_path):

@@ -9,6 +9,7 @@ with its DataLoader so that the ``{{ ... }}`` in them resolve as in a play.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -23,7 +24,9 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
-from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan, promised_flags
+from ansible_collections.modwsgi.fleet.plugins.module_utils._model import finish_groups
+from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan
+from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import environ_flags as promised_flags
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import size_projects
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -76,13 +79,19 @@ def example_ports(reserved: tuple[int, ...] = ()) -> list[str]:
 
 
 def default_sizes(plan: dict[str, Any]) -> dict[str, Any]:
-    """__wsgi_sizes as roles/wsgi/tasks/size.yml builds it for groups that are not sized."""
+    """The numbers of the groups that are not sized: what their projects set."""
     return {g["name"]: g for g in plan["groups"]}
 
 
+def as_model(plan: dict[str, Any], sizes: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The render model of ``plan`` with ``sizes`` applied, as _model.build_model finishes it."""
+    model = copy.deepcopy(plan)
+    finish_groups(model, {} if sizes is None else sizes)
+    return model
+
+
 def render_wsgi(plan: dict[str, Any], sizes: Optional[dict[str, Any]] = None) -> str:
-    return render(ROLES / "wsgi" / "templates" / "wsgi.conf.j2",
-                  {"__wsgi_plan": plan, "__wsgi_sizes": default_sizes(plan) if sizes is None else sizes})
+    return render(ROLES / "wsgi" / "templates" / "wsgi.conf.j2", {"__wsgi_plan": as_model(plan, sizes)})
 
 
 # --- A tiny Apache configuration parser --------------------------------------------
@@ -209,9 +218,7 @@ def sample_vars() -> dict[str, Any]:
     plan = build_plan(example_projects()).to_dict()
     variables = apache_vars("Debian")
     variables.update(
-        __wsgi_plan=plan,
-        __wsgi_sizes=default_sizes(plan),
-        __wsgi_front_end={"server_limit": 16, "threads_per_child": 25, "max_request_workers": 400},
+        __wsgi_plan=as_model(plan),
         __wsgi_answers={"results": []},
     )
     return variables
@@ -499,7 +506,7 @@ def test_answers_table_judges_flags_like_promised_flags() -> None:
         verdict = "not reported" if index == 2 else ("NO" if index % 3 == 1 else "yes")
         expected[project["name"]] = (promised["mode"], verdict)
     text = render(ROLES / "wsgi" / "templates" / "answers.txt.j2",
-                  {"__wsgi_answers": {"answers": results}, "__wsgi_plan": plan, "__wsgi_sizes": sizes})
+                  {"__wsgi_answers": {"answers": results}, "__wsgi_plan": as_model(plan, sizes)})
     lines = [line for line in text.splitlines() if line.strip()]
     assert lines[0].split()[:4] == ["project", "url", "status", "mode"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
@@ -712,7 +719,7 @@ def test_openstack_example_plans_sizes_and_renders_as_openstack_needs() -> None:
     sized = size_projects(plan["sizing"], {"cpus": 8, "memory_mb": 32768}).to_dict()
     assert sorted(sized["projects"]) == sorted(g["name"] for g in plan["groups"])
     sizes = dict(default_sizes(plan), **sized["projects"])
-    conf = render(ROLES / "wsgi" / "templates" / "wsgi.conf.j2", {"__wsgi_plan": plan, "__wsgi_sizes": sizes})
+    conf = render_wsgi(plan, sizes)
     assert conf.count("WSGIApplicationGroup %{GLOBAL}") == 5
     assert conf.count("WSGIPassAuthorization On") == 5
     assert sorted(int(port) for port in re.findall(r"^Listen (\d+)$", conf, re.M)) == [5000, 8774, 8776, 8778, 9292]

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The render model of a host: everything its templates print, computed once.
+
+Pure logic, no Ansible imports. :func:`build_model` takes the inventory's
+projects, the role's settings and the facts read on the host
+(``_facts.host_facts``) and returns the final model: daemon groups with their
+final processes and threads (sized where projects give ``sizing``) and the
+environ flags their apps see, virtual hosts, ports, the event MPM in front of
+them, the sizing's explanation and warnings, and each project's health probe.
+Templates only print it; nothing that this accepts can fail later for a reason
+the inputs and the facts already told.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan
+from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import (
+    DEFAULT_RESERVE_MB,
+    Host,
+    SizingError,
+    environ_flags,
+    event_mpm,
+    size_projects,
+    validate_project,
+)
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+EMBEDDED_FLAGS = {"multithread": True, "multiprocess": True, "mode": "embedded"}
+"""An embedded-mode app runs in Apache's own event MPM children: threads and processes."""
+
+_SIZING_FIELD_RE = re.compile(r"^project '[^']*': field '([^']*)': (.*)$", re.S)
+# Fields a sizing request carries from the project itself rather than its metadata.
+_OWN_FIELDS = ("processes", "threads")
+
+
+def _facts_host(facts: dict[str, Any]) -> Host:
+    """The CPUs and memory of the facts, checked."""
+    for key in ("cpus", "memory_mb"):
+        value = facts.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise PlanError("host facts: field %r: must be a whole number >= 1, got %r" % (key, value))
+    return Host(cpus=facts["cpus"], memory_mb=facts["memory_mb"], source="gathered",
+                cpus_from=str(facts.get("cpus_from", "given")), memory_from=str(facts.get("memory_from", "given")))
+
+
+def _check_sizing_metadata(project: str, request: dict[str, Any]) -> None:
+    """Refuse bad metadata naming the project and ``sizing.<key>``, as the plan names fields."""
+    try:
+        validate_project(request)
+    except SizingError as exc:
+        match = _SIZING_FIELD_RE.match(str(exc))
+        if not match:
+            raise PlanError("project %r: field 'sizing': %s" % (project, exc)) from exc
+        key, why = match.groups()
+        where = key if key in _OWN_FIELDS else "sizing.%s" % key
+        raise PlanError("project %r: field %r: %s" % (project, where, why)) from exc
+
+
+def _check_metadata(plan: dict[str, Any]) -> None:
+    """Check every group's sizing metadata, with or without the host's facts."""
+    sized_by = {p["daemon"]: p["name"] for p in plan["projects"] if p["mode"] == "daemon" and p["sizing"] is not None}
+    for request in plan["sizing"]:
+        _check_sizing_metadata(sized_by[request["name"]], request)
+
+
+def _size(plan: dict[str, Any], host: Host, reserve_memory_mb: int) -> Optional[dict[str, Any]]:
+    """wsgi_sizing's answer for the groups whose projects give metadata, or None when none does."""
+    if not plan["sizing"]:
+        return None
+    try:
+        result = size_projects(plan["sizing"], host, reserve_memory_mb, plan["unsized_capacity"])
+    except SizingError as exc:
+        raise PlanError("sizing on this host (%d CPUs, %d MB, %d MB reserved): %s"
+                        % (host.cpus, host.memory_mb, reserve_memory_mb, exc)) from exc
+    return result.to_dict()
+
+
+def finish_groups(plan: dict[str, Any], sized: dict[str, dict[str, Any]]) -> None:
+    """Give each group of ``plan`` its final numbers and flags, and each project what it is promised.
+
+    ``sized`` maps group names to wsgi_sizing's ``projects`` entries (or any
+    mapping with ``processes``, ``processes_explicit`` and ``threads``); the
+    other groups keep what their projects set. Changes ``plan`` in place.
+    """
+    for group in plan["groups"]:
+        if group["name"] in sized:
+            size = sized[group["name"]]
+            group["processes_explicit"] = bool(size["processes_explicit"])
+            group["processes"] = size["processes"] if size["processes_explicit"] else None
+            group["threads"] = size["threads"]
+        group.update(environ_flags(group["processes"], group["threads"]))
+        group["capacity"] = (group["processes"] or 1) * group["threads"]
+    flags = {g["name"]: {k: g[k] for k in ("multithread", "multiprocess", "mode")} for g in plan["groups"]}
+    for project in plan["projects"]:
+        project["promised"] = flags[project["daemon"]] if project["mode"] == "daemon" else dict(EMBEDDED_FLAGS)
+
+
+def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_dir: str = "/srv/wsgi",
+                default_threads: int = 15, reserved_ports: Optional[list[int]] = None,
+                reserve_memory_mb: int = DEFAULT_RESERVE_MB,
+                front_end: Optional[dict[str, int]] = None) -> dict[str, Any]:
+    """Check every input and return the host's render model (raises PlanError).
+
+    ``facts`` are ``_facts.host_facts``'s. Without ``cpus`` and ``memory_mb``
+    in them, nothing is sized: the groups keep what their projects set, and
+    ``sizing`` lists the requests for ``wsgi_sizing``. ``front_end`` holds the
+    apache role's ``server_limit``, ``threads_per_child`` and
+    ``max_request_workers``: the model's ``front_end`` keeps them, raised where
+    the daemons need more.
+    """
+    facts = {} if facts is None else facts
+    if not isinstance(facts, dict):
+        raise PlanError("host facts: must be a mapping, got %r" % (facts,))
+    host = _facts_host(facts) if ("cpus" in facts or "memory_mb" in facts) else None
+    plan = build_plan(raw_projects, base_dir=base_dir, default_threads=default_threads,
+                      reserved_ports=reserved_ports, mod_wsgi_version=facts.get("mod_wsgi_version") or None).to_dict()
+    _check_metadata(plan)
+    sizing = _size(plan, host, reserve_memory_mb) if host is not None else None
+
+    finish_groups(plan, sizing["projects"] if sizing else {})
+
+    plan["front_end"] = None
+    if front_end is not None:
+        try:
+            plan["front_end"] = event_mpm(sum(g["capacity"] for g in plan["groups"]), front_end.get("server_limit"),
+                                          front_end.get("threads_per_child"), front_end.get("max_request_workers"))
+        except SizingError as exc:
+            raise PlanError("apache_mpm_event_%s" % exc) from exc
+    plan["host"] = {k: facts.get(k) for k in ("cpus", "memory_mb", "cpus_from", "memory_from", "mod_wsgi_version",
+                                              "mod_wsgi_python")}
+    plan["sizing_warnings"] = sizing["sizing_warnings"] if sizing else []
+    # The sizing's own "apache:" line sizes a front end for the sized groups
+    # alone; the model's front end (the last line) is the one Apache gets.
+    plan["explanation"] = [line for line in (sizing["explanation"] if sizing else []) if not line.startswith("apache:")]
+    if plan["front_end"]:
+        plan["explanation"].append(plan["front_end"]["explanation"])
+    return plan
