@@ -232,6 +232,9 @@ BAD_INPUT = {
     "relative path": ({"name": "bad", "script": "srv/bad.wsgi", "port": 7001}, "project 'bad': field 'script'"),
     "same port and path": ({"name": "bad", "source": "examples/hello.wsgi", "port": 5000},
                            "field 'path': port 5000 path / is already served by project 'bad'"),
+    "bad sizing metadata": ({"name": "bad", "source": "examples/hello.wsgi", "port": 7001,
+                             "sizing": {"cpu_ms": -1, "wait_ms": 10, "rss_mb": 50}},
+                            "project 'bad': field 'sizing.cpu_ms': must be > 0"),
 }
 
 
@@ -255,6 +258,10 @@ def test_check_mode_on_a_converged_host_shows_no_change(host, tmp_path):
     assert returncode == 0, output[-3000:]
     assert recap_changed(output) == 0, output[-3000:]
     assert host_state(host) == before
+    # The plan is computed once: by the validate pre-task; the main entry point reuses it.
+    runs = [block.split("\n", 1)[1] for block in output.split("TASK [")
+            if block.startswith("modwsgi.fleet.wsgi : Check the projects and compute the host's plan]")]
+    assert [run.lstrip().split(":", 1)[0] for run in runs] == ["ok", "skipping"], runs
 
 
 def test_check_mode_shows_the_diff_of_a_changed_project_and_changes_nothing(host, tmp_path):
