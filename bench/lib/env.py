@@ -28,7 +28,6 @@ MODULES = "/usr/lib/apache2/modules"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
-
 def _collection_importable() -> None:
     """Make ``ansible_collections.modwsgi.fleet`` this checkout, unless it is importable already."""
     try:

@@ -702,4 +702,3 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
         listen=sorted({p["port"] for p in projects} - reserved),
         embedded=any(p["mode"] == "embedded" for p in projects),
     )
-
