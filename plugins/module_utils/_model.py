@@ -15,7 +15,6 @@ the inputs and the facts already told.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Optional
 
 from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan
@@ -34,10 +33,6 @@ __metaclass__ = type  # pylint: disable=invalid-name
 EMBEDDED_FLAGS = {"multithread": True, "multiprocess": True, "mode": "embedded"}
 """An embedded-mode app runs in Apache's own event MPM children: threads and processes."""
 
-_SIZING_FIELD_RE = re.compile(r"^project '[^']*': field '([^']*)': (.*)$", re.S)
-# Fields a sizing request carries from the project itself rather than its metadata.
-_OWN_FIELDS = ("processes", "threads")
-
 
 def _facts_host(facts: dict[str, Any]) -> Host:
     """The CPUs and memory of the facts, checked."""
@@ -49,24 +44,18 @@ def _facts_host(facts: dict[str, Any]) -> Host:
                 cpus_from=str(facts.get("cpus_from", "given")), memory_from=str(facts.get("memory_from", "given")))
 
 
-def _check_sizing_metadata(project: str, request: dict[str, Any]) -> None:
-    """Refuse bad metadata naming the project and ``sizing.<key>``, as the plan names fields."""
-    try:
-        validate_project(request)
-    except SizingError as exc:
-        match = _SIZING_FIELD_RE.match(str(exc))
-        if not match:
-            raise PlanError("project %r: field 'sizing': %s" % (project, exc)) from exc
-        key, why = match.groups()
-        where = key if key in _OWN_FIELDS else "sizing.%s" % key
-        raise PlanError("project %r: field %r: %s" % (project, where, why)) from exc
-
-
 def _check_metadata(plan: dict[str, Any]) -> None:
-    """Check every group's sizing metadata, with or without the host's facts."""
+    """Check every group's sizing metadata, with or without the host's facts.
+
+    Errors name the project that gives the metadata (not its group) and
+    ``sizing.<key>``, as the plan names fields.
+    """
     sized_by = {p["daemon"]: p["name"] for p in plan["projects"] if p["mode"] == "daemon" and p["sizing"] is not None}
     for request in plan["sizing"]:
-        _check_sizing_metadata(sized_by[request["name"]], request)
+        try:
+            validate_project(request, where="project %r: " % sized_by[request["name"]], metadata_prefix="sizing.")
+        except SizingError as exc:
+            raise PlanError(str(exc)) from exc
 
 
 def _size(plan: dict[str, Any], host: Host, reserve_memory_mb: int) -> Optional[dict[str, Any]]:

@@ -315,10 +315,11 @@ def _label(raw: Any, index: int) -> str:
     return f"project #{index + 1}: "
 
 
-def _required(raw: Mapping[str, Any], where: str, key: str) -> Any:
+def _required(raw: Mapping[str, Any], where: str, key: str, label: str | None = None) -> Any:
+    """``raw[key]``; missing, an error that names the field ``label`` (default ``key``)."""
     value = raw.get(key)
     if value is None:
-        raise _fail(where, key, "is required", show=False)
+        raise _fail(where, label or key, "is required", show=False)
     return value
 
 
@@ -328,30 +329,43 @@ def _optional(raw: Mapping[str, Any], key: str, convert: Callable[[Any], Any]) -
     return None if value is None else convert(value)
 
 
-def validate_project(raw: Any, index: int = 0) -> ProjectSpec:
-    """Check one project dict and return it typed; missing optional keys may be None."""
-    where = _label(raw, index)
+def validate_project(raw: Any, index: int = 0, where: str | None = None, metadata_prefix: str = "") -> ProjectSpec:
+    """Check one project dict and return it typed; missing optional keys may be None.
+
+    ``where`` replaces the "project 'NAME': " that starts each message, and
+    ``metadata_prefix`` goes before the name of each metadata field in it
+    (not ``name``, ``processes``, ``threads``): the wsgi plan names the project
+    and ``sizing.cpu_ms`` where the metadata came from.
+    """
+    where = where or _label(raw, index)
+
+    def meta(key: str) -> str:
+        return metadata_prefix + key
+
     if not isinstance(raw, Mapping):
         raise SizingError(f"{where}must be a dict (got {type(raw).__name__})")
     unknown = sorted(str(k) for k in raw if k not in PROJECT_FIELDS)
     if unknown:
-        raise _fail(where, unknown[0], "unknown field; known: " + ", ".join(PROJECT_FIELDS), show=False)
+        raise _fail(where, meta(unknown[0]), "unknown field; known: " + ", ".join(PROJECT_FIELDS), show=False)
     name = _required(raw, where, "name")
     if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
         raise _fail(where, "name", f"must match ^{NAME_PATTERN}$", name)
     thread_safe = raw.get("thread_safe")
     thread_safe = True if thread_safe is None else thread_safe
     if not isinstance(thread_safe, bool):
-        raise _fail(where, "thread_safe", "must be a boolean", thread_safe)
+        raise _fail(where, meta("thread_safe"), "must be a boolean", thread_safe)
     weight = raw.get("weight")
     spec = ProjectSpec(
         name=name,
         thread_safe=thread_safe,
-        cpu_ms=_as_number(_required(raw, where, "cpu_ms"), where, "cpu_ms", strictly_positive=True),
-        wait_ms=_as_number(_required(raw, where, "wait_ms"), where, "wait_ms", strictly_positive=False),
-        rss_mb=_as_int(_required(raw, where, "rss_mb"), where, "rss_mb", 1),
-        peak_rps=_optional(raw, "peak_rps", lambda v: _as_number(v, where, "peak_rps", strictly_positive=False)),
-        weight=1.0 if weight is None else _as_number(weight, where, "weight", strictly_positive=True),
+        cpu_ms=_as_number(_required(raw, where, "cpu_ms", meta("cpu_ms")), where, meta("cpu_ms"),
+                          strictly_positive=True),
+        wait_ms=_as_number(_required(raw, where, "wait_ms", meta("wait_ms")), where, meta("wait_ms"),
+                           strictly_positive=False),
+        rss_mb=_as_int(_required(raw, where, "rss_mb", meta("rss_mb")), where, meta("rss_mb"), 1),
+        peak_rps=_optional(raw, "peak_rps",
+                           lambda v: _as_number(v, where, meta("peak_rps"), strictly_positive=False)),
+        weight=1.0 if weight is None else _as_number(weight, where, meta("weight"), strictly_positive=True),
         processes=_optional(raw, "processes", lambda v: _as_int(v, where, "processes", 1, MAX_PROCESSES)),
         threads=_optional(raw, "threads", lambda v: _as_int(v, where, "threads", 1, MAX_THREADS)),
     )
