@@ -10,6 +10,7 @@ on the controller from these facts and the inventory alone.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Callable, Optional
 
@@ -44,13 +45,37 @@ def package_version(rc: int, stdout: str) -> str:
     return text if rc == 0 and VERSION_RE.match(text) else ""
 
 
+def read_instances(path: str) -> Optional[dict[str, Any]]:
+    """The Apache instances the role recorded on the host (``_instances.check_state`` checks them).
+
+    None when the file does not exist: no instance was ever started here.
+    """
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ValueError("instances state %s: cannot be read: %s" % (path, exc)) from exc
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        raise ValueError("instances state %s: is not JSON (%s); it records which Apache instance of each daemon "
+                         "group is live: restore it, or remove it to start every group afresh" % (path, exc)) from exc
+    if not isinstance(state, dict):
+        raise ValueError("instances state %s: must hold a JSON object, got %r" % (path, state))
+    return state
+
+
 def host_facts(mod_wsgi_module: str, version: str, host: Optional[Host] = None,
-               gather: Callable[[], Host] = gather_host) -> dict[str, Any]:
+               gather: Callable[[], Host] = gather_host, instances_state: str = "") -> dict[str, Any]:
     """The facts the plan takes: usable CPUs and memory, mod_wsgi's version and Python.
 
     ``version`` is what the package manager reports for mod_wsgi ('' when it
     is not installed yet). CPUs and memory respect cgroup limits and the CPU
     affinity (:func:`gather_host`); ``host`` replaces the gathered figures.
+    ``instances_state`` is the path of the role's record of Apache instances
+    (isolation ``instance``), read when given.
     """
     try:
         resources = host if host is not None else gather()
@@ -65,4 +90,5 @@ def host_facts(mod_wsgi_module: str, version: str, host: Optional[Host] = None,
         "mod_wsgi_installed": installed,
         "mod_wsgi_version": version,
         "mod_wsgi_python": read_linked_python(mod_wsgi_module) if installed else "",
+        "instances": read_instances(instances_state) if instances_state else None,
     }

@@ -17,6 +17,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ansible_collections.modwsgi.fleet.plugins.module_utils._instances import (
+    InstanceError,
+    check_isolation,
+    plan_instances,
+    retired_instances,
+)
 from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import (
     DEFAULT_RESERVE_MB,
@@ -90,10 +96,25 @@ def finish_groups(plan: dict[str, Any], sized: dict[str, dict[str, Any]]) -> Non
         project["promised"] = flags[project["daemon"]] if project["mode"] == "daemon" else dict(EMBEDDED_FLAGS)
 
 
+def _isolate(plan: dict[str, Any], isolation: str, state: Any, port_base: int, reserved: set[int]) -> None:
+    """Set the model's isolation, each group's instances (instance mode) and the instances to retire."""
+    try:
+        plan["isolation"] = check_isolation(isolation, plan["projects"])
+        if plan["isolation"] == "instance":
+            retired = plan_instances(plan["groups"], plan["vhosts"], plan["projects"], state, port_base,
+                                     set(plan["listen"]) | reserved)
+        else:
+            retired = retired_instances(state)
+    except InstanceError as exc:
+        raise PlanError(str(exc)) from exc
+    plan["retired_instances"] = retired
+
+
 def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_dir: str = "/srv/wsgi",
                 default_threads: int = 15, reserved_ports: Optional[list[int]] = None,
                 reserve_memory_mb: int = DEFAULT_RESERVE_MB,
-                front_end: Optional[dict[str, int]] = None) -> dict[str, Any]:
+                front_end: Optional[dict[str, int]] = None, isolation: str = "shared",
+                instance_port_base: int = 20000) -> dict[str, Any]:
     """Check every input and return the host's render model (raises PlanError).
 
     ``facts`` are ``_facts.host_facts``'s. Without ``cpus`` and ``memory_mb``
@@ -101,7 +122,10 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
     ``sizing`` lists the requests for ``wsgi_sizing``. ``front_end`` holds the
     apache role's ``server_limit``, ``threads_per_child`` and
     ``max_request_workers``: the model's ``front_end`` keeps them, raised where
-    the daemons need more.
+    the daemons need more. With ``isolation`` instance, each group gets its
+    Apache instances (``_instances.plan_instances``; ``facts["instances"]`` is
+    the host's state file) and ``retired_instances`` lists those of groups
+    that are gone; with shared, every instance the host still has.
     """
     facts = {} if facts is None else facts
     if not isinstance(facts, dict):
@@ -113,6 +137,7 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
     sizing = _size(plan, host, reserve_memory_mb) if host is not None else None
 
     finish_groups(plan, sizing["projects"] if sizing else {})
+    _isolate(plan, isolation, facts.get("instances"), instance_port_base, set(reserved_ports or []))
 
     plan["front_end"] = None
     if front_end is not None:

@@ -19,6 +19,8 @@ description:
     (C(MemTotal) and every cgroup memory limit), the smallest of each.
   - The installed mod_wsgi's version, from the package manager, and the Python version it is
     built for, from the C(libpython) its Apache module links.
+  - With O(instances_state), the Apache instances the role runs for each daemon group in
+    isolation C(instance), which one is live and their ports.
 author:
   - modwsgi.fleet maintainers (!UNKNOWN)
 attributes:
@@ -58,6 +60,11 @@ options:
         description: Usable memory in MB.
         type: int
         required: true
+  instances_state:
+    description:
+      - Path of the JSON file in which the role records each daemon group's Apache instances
+        (isolation C(instance)). A missing file means that no instance was ever started.
+    type: path
 notes:
   - Before mod_wsgi is installed, RV(host_facts.mod_wsgi_installed) is false and the version and
     Python are empty; the role then reads the facts again once the apache role has installed it.
@@ -114,6 +121,11 @@ host_facts:
       description: The C(X.Y) version of the Python mod_wsgi is built for, empty when unknown.
       type: str
       sample: "3.11"
+    instances:
+      description:
+        - The content of O(instances_state), null when it is not given or the file does not exist.
+      type: dict
+      sample: {"groups": {"keystone": {"live": "blue", "ports": {"blue": 20000, "green": 20001}}}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -128,6 +140,7 @@ def main():
             version_command=dict(type="list", elements="str", required=True),
             host=dict(type="dict", options=dict(cpus=dict(type="int", required=True),
                                                 memory_mb=dict(type="int", required=True))),
+            instances_state=dict(type="path", default=""),
         ),
         supports_check_mode=True,
     )
@@ -140,7 +153,8 @@ def main():
     given = params["host"]
     try:
         facts = host_facts(params["mod_wsgi_module"], package_version(rc, out),
-                           Host(cpus=given["cpus"], memory_mb=given["memory_mb"]) if given else None)
+                           Host(cpus=given["cpus"], memory_mb=given["memory_mb"]) if given else None,
+                           instances_state=params["instances_state"] or "")
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, host_facts=facts)

@@ -102,6 +102,20 @@ options:
         description: C(MaxRequestWorkers) as configured.
         type: int
         required: true
+  isolation:
+    description:
+      - C(shared) runs every daemon group in the main Apache (the role's C(wsgi_isolation)).
+      - C(instance) runs each daemon group in an Apache instance of its own, on a loopback port, and
+        the main Apache proxies each mount to it; each group then gets RV(groups[].instance).
+    type: str
+    choices: [shared, instance]
+    default: shared
+  instance_port_base:
+    description:
+      - First loopback port given to the instances; each daemon group takes two (blue and green) and
+        keeps them for as long as it exists (the host's C(instances) fact records them).
+    type: int
+    default: 20000
 """
 
 EXAMPLES = r"""
@@ -230,6 +244,14 @@ groups:
     capacity:
       description: Requests the group serves at once, processes x threads.
       type: int
+    instance:
+      description:
+        - With O(isolation=instance), the group's two Apache instances, C(blue) and C(green).
+        - C(live) is the colour the main Apache proxies to (null before the first start), C(next) the
+          one a change starts; C(ports) and C(names) per colour; C(mpm), its own event MPM sized from
+          the group's capacity; C(mounts), the paths it serves; C(probes), the health checks per colour.
+      type: dict
+      returned: when O(isolation=instance)
   sample:
     - name: portal
       user: portal
@@ -325,6 +347,19 @@ front_end:
     daemon_capacity: 168
     raised: false
     explanation: "front end: daemon capacity 168 + max(25%, 25) needs MaxRequestWorkers 225; the configured 400 covers it: kept"
+isolation:
+  description: The isolation the model is for, O(isolation).
+  returned: success
+  type: str
+  sample: instance
+retired_instances:
+  description:
+    - The Apache instances the host still records for daemon groups that no longer exist (all of them
+      with O(isolation=shared)), each with its C(group), C(names) and C(ports); the role stops and removes them.
+  returned: success
+  type: list
+  elements: dict
+  sample: []
 host:
   description: The facts the model was computed with (from O(host_facts)).
   returned: success
@@ -369,6 +404,8 @@ def main():
             front_end=dict(type="dict", options=dict(server_limit=dict(type="int", required=True),
                                                      threads_per_child=dict(type="int", required=True),
                                                      max_request_workers=dict(type="int", required=True))),
+            isolation=dict(type="str", default="shared", choices=["shared", "instance"]),
+            instance_port_base=dict(type="int", default=20000),
         ),
         supports_check_mode=True,
     )
@@ -379,7 +416,8 @@ def main():
     try:
         model = build_model(params["projects"], facts, base_dir=params["base_dir"],
                             default_threads=params["default_threads"], reserved_ports=params["reserved_ports"],
-                            reserve_memory_mb=params["reserve_memory_mb"], front_end=params["front_end"])
+                            reserve_memory_mb=params["reserve_memory_mb"], front_end=params["front_end"],
+                            isolation=params["isolation"], instance_port_base=params["instance_port_base"])
     except PlanError as exc:
         module.fail_json(msg="Invalid wsgi_projects: %s" % exc)
     for warning in model["sizing_warnings"]:

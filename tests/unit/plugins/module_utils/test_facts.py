@@ -22,7 +22,8 @@ DYNSTR = (b"\x00__gmon_start__\x00_ITM_registerTMCloneTable\x00PyEval_SaveThread
           b"libpython3.11.so.1.0\x00libc.so.6\x00GLIBC_2.34\x00wsgi_module\x00")
 MOD_WSGI_SO = ELF_HEAD + b"\x00" * 200 + DYNSTR + b"\x00" * 64 + b"mod_wsgi/4.9.4 Python/3.11\x00"
 
-FACT_KEYS = {"cpus", "memory_mb", "cpus_from", "memory_from", "mod_wsgi_installed", "mod_wsgi_version", "mod_wsgi_python"}
+FACT_KEYS = {"cpus", "memory_mb", "cpus_from", "memory_from", "mod_wsgi_installed", "mod_wsgi_version", "mod_wsgi_python",
+             "instances"}
 
 
 def test_linked_python_reads_the_libpython_a_module_links() -> None:
@@ -125,6 +126,7 @@ def test_host_facts_with_a_fake_gather(tmp_path: Path) -> None:
         "mod_wsgi_installed": True,
         "mod_wsgi_version": "4.9.4-1+b2",
         "mod_wsgi_python": "3.11",
+        "instances": None,
     }
 
 
@@ -144,6 +146,7 @@ def test_host_facts_with_a_given_host_does_not_gather(tmp_path: Path) -> None:
         "mod_wsgi_installed": True,
         "mod_wsgi_version": "5.0.2-1",
         "mod_wsgi_python": "3.12",
+        "instances": None,
     }
 
 

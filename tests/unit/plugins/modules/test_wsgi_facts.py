@@ -41,7 +41,23 @@ def test_installed_mod_wsgi_with_a_given_host(module_file: str) -> None:
         "mod_wsgi_installed": True,
         "mod_wsgi_version": "4.9.4-1",
         "mod_wsgi_python": "3.11",
+        "instances": None,
     }
+
+
+def test_the_instances_state_file_is_read(module_file: str, tmp_path: Path) -> None:
+    state = tmp_path / "instances.json"
+    args = {"mod_wsgi_module": module_file, "version_command": ["sh", "-c", "echo 4.9.4-1"], "host": HOST,
+            "instances_state": str(state)}
+    assert run(args)["host_facts"]["instances"] is None, "no file yet: no instance was ever started"
+    state.write_text('{"groups": {"keystone": {"live": "blue", "ports": {"blue": 20000, "green": 20001}}}}')
+    facts = run(args)["host_facts"]
+    assert facts["instances"]["groups"]["keystone"]["live"] == "blue"
+    model = build_model([{"name": "keystone", "script": "/srv/k/k.wsgi", "port": 5000}], facts, isolation="instance")
+    assert model["groups"][0]["instance"]["ports"] == {"blue": 20000, "green": 20001}
+    state.write_text("{not json")
+    failed = run(args, FailJson)
+    assert "instances state %s: is not JSON" % state in failed["msg"]
 
 
 def test_the_facts_are_what_wsgi_plan_takes(module_file: str) -> None:
@@ -111,7 +127,7 @@ def test_bad_arguments_fail(args: dict[str, Any], needle: str) -> None:
 def test_documentation_examples_and_return_parse_and_match_the_module(module_file: str) -> None:
     doc = yaml.safe_load(wsgi_facts.DOCUMENTATION)
     assert doc["module"] == "wsgi_facts"
-    assert sorted(doc["options"]) == ["host", "mod_wsgi_module", "version_command"]
+    assert sorted(doc["options"]) == ["host", "instances_state", "mod_wsgi_module", "version_command"]
     assert doc["options"]["mod_wsgi_module"]["required"] is True
     assert doc["options"]["version_command"]["required"] is True
     assert sorted(doc["options"]["host"]["suboptions"]) == ["cpus", "memory_mb"]
@@ -123,8 +139,11 @@ def test_documentation_examples_and_return_parse_and_match_the_module(module_fil
     assert set(returned) == set(result) - {"changed"}
     contains = returned["host_facts"]["contains"]
     assert set(contains) == set(result["host_facts"])
-    kinds = {"int": int, "str": str, "bool": bool}
+    kinds = {"int": int, "str": str, "bool": bool, "dict": dict}
+    assert result["host_facts"]["instances"] is None, "no state file given"
     for key, value in result["host_facts"].items():
+        if value is None:
+            continue
         assert isinstance(value, kinds[contains[key]["type"]]), key
         assert isinstance(contains[key]["sample"], kinds[contains[key]["type"]]), key
 

@@ -110,8 +110,9 @@ def test_documentation_matches_the_module() -> None:
     """A quick local check of what ansible-test validate-modules checks in depth."""
     doc = yaml.safe_load(wsgi_plan.DOCUMENTATION)
     options = doc["options"]
-    assert sorted(options) == ["base_dir", "default_threads", "front_end", "host_facts", "mod_wsgi_version", "projects",
-                               "reserve_memory_mb", "reserved_ports"]
+    assert sorted(options) == ["base_dir", "default_threads", "front_end", "host_facts", "instance_port_base",
+                               "isolation", "mod_wsgi_version", "projects", "reserve_memory_mb", "reserved_ports"]
+    assert (options["isolation"]["default"], options["instance_port_base"]["default"]) == ("shared", 20000)
     assert options["projects"]["required"] is True
     assert (options["base_dir"]["default"], options["default_threads"]["default"], options["reserved_ports"]["default"]) == (
         "/srv/wsgi", 15, [])
@@ -126,7 +127,9 @@ def test_return_documents_every_key() -> None:
     returned = yaml.safe_load(wsgi_plan.RETURN)
     result = run({"projects": PROJECTS})
     assert set(returned) == set(result) - {"changed"}
-    assert set(returned["groups"]["contains"]) == set(result["groups"][0])
+    assert set(returned["groups"]["contains"]) == set(result["groups"][0]) | {"instance"}
+    isolated = run({"projects": PROJECTS, "isolation": "instance"})
+    assert set(returned["groups"]["contains"]) == set(isolated["groups"][0])
 
 
 # The hostile corpus that molecule/safety also feeds through the role.
