@@ -169,4 +169,3 @@ def check_isolation(isolation: Any, projects: list[dict[str, Any]]) -> str:
                     "project %r: field 'mode': embedded runs the app inside the main Apache, which only proxies "
                     "with wsgi_isolation instance; use mode daemon, or wsgi_isolation shared" % project["name"])
     return isolation
-
