@@ -140,7 +140,7 @@ def main():
             version_command=dict(type="list", elements="str", required=True),
             host=dict(type="dict", options=dict(cpus=dict(type="int", required=True),
                                                 memory_mb=dict(type="int", required=True))),
-            instances_state=dict(type="path", default=""),
+            instances_state=dict(type="path"),
         ),
         supports_check_mode=True,
     )
