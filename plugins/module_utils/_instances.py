@@ -18,9 +18,9 @@ group never touches another.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator
 
+from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import NAME_RE
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import size_apache
 
 __metaclass__ = type  # pylint: disable=invalid-name
@@ -31,7 +31,6 @@ INSTANCE_PREFIX = "wsgi-"
 LOOPBACK = "127.0.0.1"
 INSTANCE_THREADS_PER_CHILD = 25
 PORT_MAX = 65535
-GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class InstanceError(ValueError):
@@ -47,7 +46,7 @@ def check_state(state: Any) -> dict[str, dict[str, Any]]:
     """The instances recorded on the host, checked: {group: {"live": colour, "ports": {colour: port}}}.
 
     ``state`` is what the role's state file holds (``{"groups": {...}}``), or
-    None/{} on a host that has none yet.
+    None on a host that has none yet.
     """
     if state is None:
         return {}
@@ -57,7 +56,7 @@ def check_state(state: Any) -> dict[str, dict[str, Any]]:
     checked = {}
     for group, entry in groups.items():
         where = "host facts: field 'instances.groups.%s'" % group
-        if not isinstance(group, str) or not GROUP_RE.match(group) or not isinstance(entry, dict):
+        if not isinstance(group, str) or not NAME_RE.match(group) or not isinstance(entry, dict):
             raise InstanceError("%s: must be a daemon group's entry, got %r" % (where, entry))
         ports = entry.get("ports")
         if not isinstance(ports, dict) or sorted(ports) != sorted(COLORS) or not all(
