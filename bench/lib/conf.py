@@ -127,6 +127,8 @@ def render_role_template(plan: dict, template: Path | None = None) -> str:
     """
     path = template or ROLE_TEMPLATES / "wsgi.conf.j2"
     env = jinja2.Environment(
+        # The template's folder, for its {% import %}s.
+        loader=jinja2.FileSystemLoader(str(path.parent)),
         trim_blocks=True,
         lstrip_blocks=False,
         keep_trailing_newline=True,

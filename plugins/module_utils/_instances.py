@@ -134,6 +134,8 @@ def plan_instances(groups: list[dict[str, Any]], vhosts: list[dict[str, Any]], p
             # The colour a change starts: the one that is not live.
             "next": "green" if entry["live"] == "blue" else "blue",
             "ports": entry["ports"],
+            "address": LOOPBACK,
+            "urls": {c: "http://%s:%d" % (LOOPBACK, entry["ports"][c]) for c in COLORS},
             "names": {c: instance_name(group["name"], c) for c in COLORS},
             "mounts": mounts,
             "mpm": {"server_limit": mpm.server_limit, "threads_per_child": mpm.threads_per_child,

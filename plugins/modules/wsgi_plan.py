@@ -248,7 +248,8 @@ groups:
       description:
         - With O(isolation=instance), the group's two Apache instances, C(blue) and C(green).
         - C(live) is the colour the main Apache proxies to (null before the first start), C(next) the
-          one a change starts; C(ports) and C(names) per colour; C(mpm), its own event MPM sized from
+          one a change starts; C(ports), C(urls) and C(names) per colour, C(address) the loopback address
+          they listen on; C(mpm), its own event MPM sized from
           the group's capacity; C(mounts), the paths it serves; C(probes), the health checks per colour.
       type: dict
       returned: when O(isolation=instance)

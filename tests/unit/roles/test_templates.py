@@ -24,7 +24,7 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
-from ansible_collections.modwsgi.fleet.plugins.module_utils._model import finish_groups
+from ansible_collections.modwsgi.fleet.plugins.module_utils._model import build_model, finish_groups
 from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import environ_flags as promised_flags
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import size_projects
@@ -42,7 +42,9 @@ LOADER = DataLoader()
 
 def render(template: Path, variables: dict[str, Any]) -> str:
     """Render ``template`` as ansible.builtin.template does (trim_blocks, no lstrip_blocks)."""
-    templar = Templar(loader=LOADER, variables=dict(variables, ansible_managed=MANAGED))
+    # The template's folder is the search path of its {% import %}s, as for the action.
+    templar = Templar(loader=LOADER, variables=dict(variables, ansible_managed=MANAGED)).copy_with_new_env(
+        searchpath=[str(template.parent)])
     result = templar.template(
         trust_as_template(template.read_text(encoding="utf-8")),
         escape_backslashes=False,
@@ -61,6 +63,11 @@ def apache_vars(os_family: str, **overrides: Any) -> dict[str, Any]:
             variables.update(LOADER.load_from_file(str(path), trusted_as_template=True) or {})
     variables.update(overrides)
     return variables
+
+
+def wsgi_vars(os_family: str) -> dict[str, Any]:
+    """The wsgi role's OS vars (its paths and names on the host)."""
+    return LOADER.load_from_file(str(ROLES / "wsgi" / "vars" / ("%s.yml" % os_family)), trusted_as_template=True)
 
 
 def example_projects(names: Optional[list[str]] = None) -> list[dict[str, Any]]:
@@ -210,6 +217,9 @@ def template_tasks() -> tuple[set[str], set[str]]:
 
 
 WRITTEN, LOOKED_UP = template_tasks()
+IMPORT_RE = re.compile(r"\{%-?\s*import\s+'([^']+)'")
+IMPORTED = {"%s/%s" % (p.parts[-3], name) for p in ROLES.glob("*/templates/*.j2")
+            for name in IMPORT_RE.findall(p.read_text(encoding="utf-8"))}
 ALL_TEMPLATES = sorted("%s/%s" % (p.parts[-3], p.name) for p in ROLES.glob("*/templates/*.j2"))
 
 
@@ -221,12 +231,18 @@ def sample_vars() -> dict[str, Any]:
         __wsgi_plan=as_model(plan),
         __wsgi_answers={"results": []},
     )
+    # The templates of isolation instance (each group's instance and the front end).
+    variables.update(wsgi_vars("Debian"))
+    instance_plan = build_model(example_projects(), isolation="instance")
+    variables.update(__wsgi_group=instance_plan["groups"][0], __wsgi_color="blue", __wsgi_name="wsgi-glance-blue",
+                     __wsgi_backends={g["name"]: g["instance"]["urls"]["blue"] for g in instance_plan["groups"]})
     return variables
 
 
 @pytest.mark.parametrize("template", ALL_TEMPLATES)
 def test_every_template_is_used(template: str) -> None:
-    assert template in WRITTEN | LOOKED_UP, "%s is neither written by a template task nor looked up" % template
+    assert template in WRITTEN | LOOKED_UP | IMPORTED, (
+        "%s is neither written by a template task nor looked up nor imported" % template)
 
 
 def test_templates_are_found() -> None:
@@ -479,6 +495,114 @@ def test_wildcard_server_name_is_not_written_as_server_name() -> None:
     except PlanError:
         return  # refusing the wildcard is a fix too
     assert not re.search(r"^\s*ServerName\s+\S*\*", render_wsgi(plan), re.M)
+
+
+# --- Isolation instance: each group's Apache instance, and the front end -------------
+
+INSTANCE_MODEL = build_model(example_projects(), isolation="instance")
+INSTANCE_GROUPS = {g["name"]: g for g in INSTANCE_MODEL["groups"]}
+
+
+def render_instance(group: str, color: str) -> str:
+    variables = dict(wsgi_vars("Debian"), __wsgi_group=INSTANCE_GROUPS[group], __wsgi_color=color)
+    return render(ROLES / "wsgi" / "templates" / "instance.conf.j2", variables)
+
+
+def render_front(live: str = "blue") -> str:
+    backends = {name: g["instance"]["urls"][live] for name, g in INSTANCE_GROUPS.items()}
+    return render(ROLES / "wsgi" / "templates" / "front.conf.j2",
+                  {"__wsgi_plan": INSTANCE_MODEL, "__wsgi_backends": backends})
+
+
+@pytest.mark.parametrize("color", ["blue", "green"])
+@pytest.mark.parametrize("group", sorted(INSTANCE_GROUPS))
+def test_instance_runs_its_group_alone_on_loopback(group: str, color: str) -> None:
+    text = render_instance(group, color)
+    check_text(text)
+    top = parse(text)
+    instance = INSTANCE_GROUPS[group]["instance"]
+    name, port = instance["names"][color], instance["ports"][color]
+    assert top.values("ServerRoot") == ['"/etc/apache2-%s"' % name]
+    assert top.values("DefaultRuntimeDir") == ['"/run/apache2-%s"' % name]
+    assert top.values("Listen") == ["127.0.0.1:%d" % port]
+    assert [v.arg for v in top.blocks("VirtualHost")] == ["127.0.0.1:%d" % port]
+    # The same daemon line as in shared isolation, and no other group's.
+    shared = daemon_lines(render_wsgi(build_plan(example_projects()).to_dict(), default_sizes(INSTANCE_MODEL)))
+    assert daemon_lines(text) == {group: shared[group]}
+    # Its own event MPM, from its group's capacity alone.
+    (mpm,) = top.blocks("IfModule")
+    assert int(mpm.values("MaxRequestWorkers")[0]) == instance["mpm"]["max_request_workers"]
+    assert instance["mpm"]["max_request_workers"] >= INSTANCE_GROUPS[group]["capacity"]
+    # Forwarded headers are trusted from the front end on loopback only.
+    assert top.values("WSGITrustedProxies") == ["127.0.0.1"]
+    assert top.values("WSGIScriptReloading") == ["Off"]
+    (vhost,) = top.blocks("VirtualHost")
+    aliases = [v.split()[0] for v in vhost.values("WSGIScriptAlias")]
+    assert aliases == [m["path"] for m in instance["mounts"]]
+    assert {b.arg for b in vhost.blocks("Location")} == {'"%s"' % m["path"] for m in instance["mounts"]}
+
+
+def test_instances_of_one_group_differ_only_in_name_and_port() -> None:
+    blue, green = render_instance("keystone", "blue"), render_instance("keystone", "green")
+    ports = INSTANCE_GROUPS["keystone"]["instance"]["ports"]
+    assert blue.replace("-blue", "-green").replace(":%d" % ports["blue"], ":%d" % ports["green"]) == green
+
+
+def proxied(vhost: Block) -> list[tuple[str, str]]:
+    """(pattern, backend) of each ProxyPass and ProxyPassMatch, in order."""
+    found = []
+    for directive, rest in vhost.directives:
+        if directive in ("ProxyPass", "ProxyPassMatch"):
+            pattern, backend = (unquote(v) for v in rest.split()[:2])
+            found.append((pattern if directive == "ProxyPassMatch" else "^(%s.*)$" % re.escape(pattern), backend))
+    return found
+
+
+def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None:
+    text = render_front()
+    check_text(text)
+    top = parse(text)
+    assert "WSGIDaemonProcess" not in text and "WSGIScriptAlias" not in text
+    assert top.values("WSGIRestrictEmbedded") == ["On"]
+    assert top.values("Listen") == example_ports()
+    for vhost in INSTANCE_MODEL["vhosts"]:
+        (block,) = [b for b in top.blocks("VirtualHost") if b.arg == "*:%d" % vhost["port"]]
+        assert block.values("ProxyPreserveHost") == ["On"]
+        headers = block.values("RequestHeader")
+        assert "unset X-Forwarded-For early" in headers, "a client's X-Forwarded-For is never passed on"
+        assert 'set X-Forwarded-Port "%d" early' % vhost["port"] in headers
+        rules = proxied(block)
+        assert len(rules) == len(vhost["mounts"])
+        for mount, (_pattern, backend) in zip(vhost["mounts"], rules):
+            url = INSTANCE_GROUPS[mount["group"]]["instance"]["urls"]["blue"]
+            assert backend in (url + "/", url + "$1"), (mount, backend)
+
+
+@pytest.mark.parametrize("path, project", [
+    ("/site1", "site1"), ("/site1/", "site1"), ("/site1/deeper", "site1"),
+    ("/site10", "site2"), ("/", "site2"), ("/other", "site2"),
+])
+def test_front_end_routes_each_path_to_the_project_that_serves_it(path: str, project: str) -> None:
+    (block,) = [b for b in parse(render_front()).blocks("VirtualHost") if b.arg == "*:8080"]
+    first = next(backend for pattern, backend in proxied(block) if re.match(pattern, path))
+    assert first.startswith(INSTANCE_GROUPS[project]["instance"]["urls"]["blue"])
+
+
+def test_front_end_follows_the_live_colour() -> None:
+    green = render_front("green")
+    for group in INSTANCE_GROUPS.values():
+        assert group["instance"]["urls"]["green"] in green
+        assert group["instance"]["urls"]["blue"] not in green
+
+
+def test_instance_environment_names_its_own_folders() -> None:
+    variables = dict(wsgi_vars("Debian"), __wsgi_name="wsgi-keystone-green")
+    text = render(ROLES / "wsgi" / "templates" / "instance_envvars.j2", variables)
+    exported = dict(line[len("export "):].split("=", 1) for line in text.splitlines() if line.startswith("export "))
+    assert exported["APACHE_RUN_DIR"] == "/run/apache2-wsgi-keystone-green"
+    assert exported["APACHE_LOCK_DIR"] == "/run/lock/apache2-wsgi-keystone-green"
+    assert exported["APACHE_LOG_DIR"] == "/var/log/apache2-wsgi-keystone-green"
+    assert exported["APACHE_PID_FILE"] == "/run/apache2-wsgi-keystone-green/apache2.pid"
 
 
 # --- answers.txt (status table) ---------------------------------------------------

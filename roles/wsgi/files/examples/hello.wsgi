@@ -27,6 +27,14 @@ def application(environ, start_response):
             "prefix": sys.prefix,
             "script_name": environ.get("SCRIPT_NAME", ""),
             "path_info": environ.get("PATH_INFO", ""),
+            # What a proxy in front must not change (isolation instance).
+            "query_string": environ.get("QUERY_STRING", ""),
+            "remote_addr": environ.get("REMOTE_ADDR", ""),
+            "url_scheme": environ["wsgi.url_scheme"],
+            "http_host": environ.get("HTTP_HOST", ""),
+            "server_port": environ.get("SERVER_PORT", ""),
+            "authorization": environ.get("HTTP_AUTHORIZATION", "").split(" ")[0],  # the scheme only
+            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", ""),
         },
         sort_keys=True,
     ).encode()

@@ -39,6 +39,8 @@ def test_a_new_host_gives_each_group_two_ports_from_the_base_and_starts_blue() -
         {"blue": 20000, "green": 20001}, {"blue": 20002, "green": 20003}, {"blue": 20004, "green": 20005}]
     assert all(inst["live"] is None and inst["next"] == "blue" for inst in got.values())
     assert got["portal"]["names"] == {"blue": "wsgi-portal-blue", "green": "wsgi-portal-green"}
+    assert got["portal"]["address"] == "127.0.0.1"
+    assert got["portal"]["urls"] == {"blue": "http://127.0.0.1:20004", "green": "http://127.0.0.1:20005"}
     assert result["retired_instances"] == []
 
 
