@@ -47,11 +47,32 @@ def group_pids(host: Any) -> dict[str, list[int]]:
     return {name: sorted(found) for name, found in pids.items()}
 
 
+INSTANCES_STATE = "/var/lib/modwsgi-fleet/instances.json"
+SHARED_CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
+
+
+def live_instances(host: Any) -> dict[str, str]:
+    """Daemon group -> its live Apache instance (isolation instance), from the role's state file."""
+    if not host.file(INSTANCES_STATE).exists:
+        return {}
+    groups = json.loads(host.file(INSTANCES_STATE).content_string)["groups"]
+    return {group: "wsgi-%s-%s" % (group, entry["live"]) for group, entry in groups.items() if entry["live"]}
+
+
+def daemon_config(host: Any) -> str:
+    """The configuration that holds the WSGIDaemonProcess lines: wsgi.conf, or each live instance's."""
+    live = live_instances(host)
+    if not live:
+        return host.file(SHARED_CONF).content_string
+    return "\n".join(host.file("/etc/apache2-%s/apache2.conf" % name).content_string for name in sorted(live.values()))
+
+
 def host_state(host: Any) -> tuple[str, ...]:
     """What a refused run must leave as it was: config files, Apache's pid, daemons, accounts, code."""
     return (
         host.check_output("sha256sum /etc/apache2/modwsgi-fleet/*.conf /etc/apache2/ports.conf "
-                          "/etc/apache2/conf-enabled/*.conf"),
+                          "/etc/apache2/conf-enabled/*.conf /etc/apache2-*/* %s 2>/dev/null; true" % INSTANCES_STATE),
+        host.check_output("systemctl list-units --no-legend --plain 'apache2@*'"),
         host.check_output("cat /run/apache2/apache2.pid"),
         json.dumps(sorted(daemons(host))),
         host.check_output("getent passwd | sort | sha256sum"),
@@ -60,12 +81,22 @@ def host_state(host: Any) -> tuple[str, ...]:
     )
 
 
-def inventory_projects(host: Any) -> list[dict[str, Any]]:
-    """wsgi_projects of the converged host, as the inventory gives them."""
+def inventory_vars(host: Any) -> dict[str, Any]:
+    """The variables the inventory gives the converged host."""
     listed = subprocess.run(
         ["ansible-inventory", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--host", host.backend.hostname],
         check=True, capture_output=True, text=True, cwd=REPO)
-    return json.loads(listed.stdout)["wsgi_projects"]
+    return json.loads(listed.stdout)
+
+
+def inventory_projects(host: Any) -> list[dict[str, Any]]:
+    """wsgi_projects of the converged host, as the inventory gives them."""
+    return inventory_vars(host)["wsgi_projects"]
+
+
+def isolation(host: Any) -> str:
+    """The host's wsgi_isolation, as the inventory gives it."""
+    return inventory_vars(host).get("wsgi_isolation", "shared")
 
 
 def playbook(tmp_path: Path, name: str, extra_vars: dict[str, Any], *options: str) -> tuple[int, str]:

@@ -6,6 +6,7 @@ that sets the project `legacy` absent (the mark file tells which).
 
 import json
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
-from fleet_host import REPO, daemons, get, host_state, inventory_projects, recap_changed, site  # noqa: E402  pylint: disable=wrong-import-position
+from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
+    REPO, SHARED_CONF, daemon_config, daemons, get, host_state, inventory_projects, isolation, live_instances,
+    recap_changed, site)
 
 # The source document's table: processes/threads against what the app sees.
 # (multithread, multiprocess, daemon group, processes expected by display-name)
@@ -32,7 +35,7 @@ EXPECTED = {
 SIZED = "glance"
 LEGACY = ("/", 9090, True, False, "legacy", 1)
 RETIRED_MARK = "/var/tmp/molecule-legacy-retired"
-CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
+CONF = SHARED_CONF
 
 
 def answer(host, name):
@@ -67,12 +70,17 @@ def test_rendered_config_has_no_seed_mistakes(host):
     vhosts = re.findall(r"<VirtualHost \*:(\d+)>(.*?)</VirtualHost>", text, re.S)
     expected_ports = {e[1] for e in EXPECTED.values()} | {9292} | ({9393} if retired(host) else {LEGACY[1]})
     assert sorted(int(vhost[0]) for vhost in vhosts) == sorted(expected_ports)
+    # In isolation instance the aliases are in each group's instance, one virtual host each.
+    if isolation(host) == "instance":
+        vhosts = re.findall(r"<VirtualHost 127\.0\.0\.1:(\d+)>(.*?)</VirtualHost>", daemon_config(host), re.S)
+        assert len(vhosts) == len(live_instances(host))
     for port, body in vhosts:
         locations = re.findall(r'<Location "([^"]+)">', body)
         aliases = re.findall(r"WSGIScriptAlias (\S+) ", body)
         assert len(locations) == len(set(locations)), "port %s repeats a <Location>: %s" % (port, locations)
         assert sorted(locations) == sorted(aliases), "port %s: each alias has its own <Location>" % port
-    assert not re.search("[\u201c\u201d\u2033]", text), "typographic quotes in the config"
+    for config in (text, daemon_config(host)):
+        assert not re.search("[\u201c\u201d\u2033]", config), "typographic quotes in the config"
     # The side effect adds an embedded project: only then is embedded mode allowed.
     assert ("WSGIRestrictEmbedded Off" if retired(host) else "WSGIRestrictEmbedded On") in text
 
@@ -153,7 +161,7 @@ def test_wsgi_script_source_is_not_served_as_text(host):
 
 def test_sized_project_runs_as_sized(host):
     """glance sets no processes/threads: wsgi_sizing chose them, the app sees what they promise."""
-    line = re.search(r"^WSGIDaemonProcess glance (.*)$", host.file(CONF).content_string, re.M).group(1)
+    line = re.search(r"^WSGIDaemonProcess glance (.*)$", daemon_config(host), re.M).group(1)
     options = dict(item.split("=", 1) for item in line.split())
     processes = int(options.get("processes", 1))
     threads = int(options["threads"])
@@ -175,7 +183,7 @@ def test_front_end_covers_every_daemon_thread(host):
     limit = int(re.search(r"ServerLimit (\d+)", text).group(1))
     per_child = int(re.search(r"ThreadsPerChild (\d+)", text).group(1))
     capacity = 0
-    for line in re.findall(r"^WSGIDaemonProcess .*$", host.file(CONF).content_string, re.M):
+    for line in re.findall(r"^WSGIDaemonProcess .*$", daemon_config(host), re.M):
         options = dict(item.split("=", 1) for item in line.split()[2:])
         capacity += int(options.get("processes", 1)) * int(options["threads"])
     assert workers >= capacity
@@ -186,7 +194,7 @@ def test_legacy_project_present_or_retired(host):
     path, port, multithread, multiprocess = LEGACY[:4]
     listening = host.socket("tcp://0.0.0.0:%d" % port).is_listening or host.socket(
         "tcp://:::%d" % port).is_listening
-    conf = host.file(CONF).content_string
+    conf = host.file(CONF).content_string + daemon_config(host)
     if retired(host):
         assert "legacy" not in conf
         assert not listening
@@ -217,6 +225,51 @@ def test_embedded_project_runs_in_apache_itself(host):
 @pytest.mark.parametrize("port", sorted({e[1] for e in EXPECTED.values()}))
 def test_ports_listen(host, port):
     assert host.socket("tcp://0.0.0.0:%d" % port).is_listening or host.socket("tcp://:::%d" % port).is_listening
+
+
+def test_app_sees_the_client_and_not_a_proxy_and_no_forged_header(host):
+    """REMOTE_ADDR, scheme, Host, port, SCRIPT_NAME, Authorization: the same in both isolations.
+
+    Asked at the container's own address (not loopback), with forwarding headers a
+    client made up: neither mod_wsgi alone nor the front end of isolation instance
+    may believe them.
+    """
+    address = host.check_output("hostname -I").split()[0]
+    forged = ["X-Forwarded-For: 203.0.113.9", "X-Forwarded-Proto: https", "X-Forwarded-Port: 443",
+              "Authorization: Basic dXNlcjpwYXNz"]
+    for port, path, script_name, authorization in ((5000, "/v3/auth", "", "Basic"),  # pass_authorization
+                                                   (8080, "/site1/deeper", "/site1", "")):
+        args = " ".join("-H %s" % shlex.quote(header) for header in forged)
+        reply = json.loads(host.check_output("curl -s %s 'http://%s:%d%s?a=1&b=2'" % (args, address, port, path)))
+        assert reply["remote_addr"] == address, reply
+        assert (reply["url_scheme"], reply["http_host"], reply["server_port"]) == (
+            "http", "%s:%d" % (address, port), str(port)), reply
+        assert (reply["script_name"], reply["path_info"], reply["query_string"]) == (
+            script_name, path[len(script_name):], "a=1&b=2"), reply
+        assert reply["authorization"] == authorization, reply
+
+
+def test_each_daemon_group_runs_in_an_apache_instance_of_its_own(host):
+    if isolation(host) != "instance":
+        pytest.skip("isolation instance only")
+    live = live_instances(host)
+    assert sorted(live) == sorted({e[4] for e in EXPECTED.values()} | {SIZED, LEGACY[4]})
+    state = json.loads(host.file("/var/lib/modwsgi-fleet/instances.json").content_string)["groups"]
+    main_pid = int(host.file("/run/apache2/apache2.pid").content_string)
+    for group, name in live.items():
+        assert host.service("apache2@%s" % name).is_running, name
+        assert host.service("apache2@%s" % name).is_enabled, name
+        other = name.replace("-blue", "-green") if name.endswith("-blue") else name.replace("-green", "-blue")
+        assert not host.service("apache2@%s" % other).is_running, other
+        # Its port on loopback only.
+        port = state[group]["ports"][state[group]["live"]]
+        assert host.socket("tcp://127.0.0.1:%d" % port).is_listening
+        assert not host.socket("tcp://0.0.0.0:%d" % port).is_listening
+        # Its daemons are children of that instance, none of the main Apache.
+        for pid in (pid for pid, (_user, display) in daemons(host).items() if display == group):
+            parent = int(host.check_output("ps -o ppid= -p %d" % pid))
+            assert parent != main_pid
+            assert "/etc/apache2-%s " % name in host.check_output("ps -o args= -p %d" % parent) + " "
 
 
 # Bad input: the play fails before anything on the host changes, naming the
@@ -278,4 +331,4 @@ def test_check_mode_shows_the_diff_of_a_changed_project_and_changes_nothing(host
     assert re.search(r"\+WSGIDaemonProcess keystone processes=2 threads=30 ", output), output[-3000:]
     assert re.search(r"-WSGIDaemonProcess keystone processes=2 threads=25 ", output)
     assert host_state(host) == before
-    assert "threads=25" in host.file(CONF).content_string
+    assert "threads=25" in daemon_config(host)

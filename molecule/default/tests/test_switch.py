@@ -1,0 +1,131 @@
+"""Isolation instance: a chain of changes under load, each touching only its own daemon group.
+
+Runs after test_default.py (pytest takes the files in order) and leaves the host
+changed; only a host in isolation instance runs it. Every project is under load
+through each step; a step passes when no request failed, for every project (the
+changed ones too), and the groups it did not change kept their daemon pids.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
+from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
+    REPO, Load, get, group_pids, inventory_projects, isolation, live_instances, playbook, site)
+
+HELLO = REPO / "roles" / "wsgi" / "files" / "examples" / "hello.wsgi"
+# The projects as the last step left them, for the next test.
+CHAIN = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def instance_host(host):
+    if isolation(host) != "instance":
+        pytest.skip("isolation instance only")
+
+
+def url(project):
+    port, path = project.get("port", 80), project.get("path", "/")
+    return "http://127.0.0.1:%d%s" % (port, path)
+
+
+def group_of(project):
+    return project.get("daemon", project["name"])
+
+
+def change(host, tmp_path, projects, changed, *options):
+    """Run site.yml with ``projects`` under load on every present one; return what the load counted."""
+    present = [p for p in projects if p.get("state", "present") == "present"]
+    before_pids, before_live = group_pids(host), live_instances(host)
+    # Every project the host serves before the change and after it.
+    served = [p for p in present if group_of(p) in before_live]
+    with Load(host, {p["name"]: url(p) for p in served}, connections=1) as load:
+        returncode, output = site(tmp_path, projects, *options)
+    assert returncode == 0, output[-3000:]
+    results = load.results
+    print({name: (r["ok"], r["failed"], r["reused_closed"]) for name, r in sorted(results.items())})
+    for name, result in results.items():
+        assert result["ok"] > 0 and result["failed"] == 0, (name, result)
+    after_pids, after_live = group_pids(host), live_instances(host)
+    for group in {group_of(p) for p in served} - set(changed):
+        assert after_pids.get(group) == before_pids.get(group), "group %s was touched" % group
+        assert after_live[group] == before_live[group], group
+    for group in changed:
+        if group in before_live and group in after_live:
+            assert after_live[group] != before_live[group], "group %s did not switch" % group
+            assert not set(after_pids[group]) & set(before_pids[group]), group
+    return results
+
+
+def test_a_chain_of_changes_under_load_drops_no_request(host, tmp_path):
+    projects = inventory_projects(host)
+    by_name = {p["name"]: p for p in projects}
+
+    # Threads of one project, an option of another.
+    by_name["keystone"]["threads"] = 30
+    by_name["nova-api"]["options"] = {"maximum-requests": 5000}
+    change(host, tmp_path, projects, {"keystone", "nova-api"})
+    assert "threads=30" in host.file("/etc/apache2-%s/apache2.conf" % live_instances(host)["keystone"]).content_string
+
+    # New code for one, a venv package change for another.
+    release = tmp_path / "legacy.wsgi"
+    release.write_text(HELLO.read_text() + "\n# release 2\n")
+    by_name["legacy"]["source"] = str(release)
+    by_name["placement"]["pip_packages"] = by_name["placement"]["pip_packages"] + ["six"]
+    change(host, tmp_path, projects, {"legacy", "placement"})
+    assert "# release 2" in host.file("/srv/wsgi/legacy/legacy.wsgi").content_string
+
+    # A project added, another removed.
+    projects.append({"name": "extra", "source": "examples/hello.wsgi", "port": 9494, "threads": 4})
+    by_name["legacy"]["state"] = "absent"
+    change(host, tmp_path, projects, {"extra", "legacy"})
+    assert "legacy" not in live_instances(host)
+    assert not host.file("/etc/apache2-wsgi-legacy-blue").exists
+    assert not host.file("/etc/apache2-wsgi-legacy-green").exists
+    assert get(host, 9090, "/")[0] == 0
+    status, body = get(host, 9494, "/")
+    assert status == 200 and json.loads(body)["project"] == "extra"
+    CHAIN["projects"] = [p for p in projects if p.get("state", "present") == "present"]
+
+
+def test_a_new_instance_that_fails_is_never_switched_in(host, tmp_path):
+    """placement pointed at a venv without Flask: its new instance answers 500; the live one keeps serving."""
+    if "projects" not in CHAIN:
+        pytest.fail("runs on the host as the chain of changes left it")
+    host.run("python3 -m venv /srv/wsgi/empty-venv")
+    projects = CHAIN["projects"]
+    for project in projects:
+        if project["name"] == "placement":
+            project.pop("pip_packages")
+            project["python_home"] = "/srv/wsgi/empty-venv"
+    before_pids, before_live = group_pids(host), live_instances(host)
+    with Load(host, {"placement": "http://127.0.0.1:8778/", "keystone": "http://127.0.0.1:5000/"}) as load:
+        returncode, output = site(tmp_path, projects)
+    assert returncode != 0
+    assert "project 'placement' answers 500" in output, output[-3000:]
+    assert "which was not switched in" in output
+    assert all(result["failed"] == 0 for result in load.results.values()), load.results
+    assert live_instances(host) == before_live
+    after = group_pids(host)
+    assert {g: after.get(g) for g in before_pids} == before_pids, "no group was touched"
+    live = before_live["placement"]
+    failed = live[:-len("blue")] + "green" if live.endswith("-blue") else live[:-len("green")] + "blue"
+    assert not host.service("apache2@%s" % failed).is_running
+    status, body = get(host, 8778, "/")
+    assert status == 200 and json.loads(body)["framework"].startswith("flask")
+
+
+def test_restart_entry_point_restarts_one_group_in_its_live_instance(host, tmp_path):
+    before_pids, before_live = group_pids(host), live_instances(host)
+    returncode, output = playbook(tmp_path, "restart.yml", {"wsgi_restart_projects": ["keystone"]})
+    assert returncode == 0, output[-3000:]
+    after = group_pids(host)
+    assert not set(after["keystone"]) & set(before_pids["keystone"])
+    assert len(after["keystone"]) == len(before_pids["keystone"])
+    assert {g: p for g, p in after.items() if g != "keystone"} == {
+        g: p for g, p in before_pids.items() if g != "keystone"}
+    assert live_instances(host) == before_live
+    assert get(host, 5000, "/")[0] == 200
