@@ -6,8 +6,10 @@ For each project count (1, 10 and 50 by default) a fresh container host is
 started from the project's base image; Apache's packages are installed first
 and timed on their own, so that the first converge measures the role's work;
 then site.yml runs twice: the first converge and a no-change rerun (which
-must report changed=0). A last measurement runs the no-change rerun over
-several hosts at once. Wall time, the tasks that ran and the remote module
+must report changed=0). With --isolation shared instance, each project count
+is measured in both isolations (wsgi_isolation), one after the other in the
+same run. A last measurement runs the no-change rerun over several hosts at
+once. Wall time, the tasks that ran and the remote module
 calls (loop items count one each) are taken from Ansible's JSON callback.
 
 Run it through bench/cost, which sets up the tool chain.
@@ -67,13 +69,14 @@ def remove(names: list[str]) -> None:
         subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
 
 
-def inventory(folder: Path, hosts: list[str], count: int) -> Path:
+def inventory(folder: Path, hosts: list[str], count: int, isolation: str = "shared") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "group_vars").mkdir(exist_ok=True)
     inv = {"wsgi_hosts": {"hosts": {h: {"ansible_connection": "containers.podman.podman",
                                         "ansible_python_interpreter": "/usr/bin/python3"} for h in hosts}}}
     (folder / "hosts.yml").write_text(json.dumps(inv, indent=1))
-    (folder / "group_vars" / "wsgi_hosts.yml").write_text(json.dumps({"wsgi_projects": projects(count)}, indent=1))
+    (folder / "group_vars" / "wsgi_hosts.yml").write_text(
+        json.dumps({"wsgi_projects": projects(count), "wsgi_isolation": isolation}, indent=1))
     return folder / "hosts.yml"
 
 
@@ -109,11 +112,12 @@ def run_playbook(inv: Path, playbook: str = "playbooks/site.yml") -> dict[str, A
             "changed": sum(s.get("changed", 0) for s in stats.values()), "hosts": len(stats)}
 
 
-def measure(names: list[str], projects_per_host: int, work: Path) -> dict[str, Any]:
+def measure(names: list[str], projects_per_host: int, work: Path, isolation: str = "shared") -> dict[str, Any]:
     """Fresh hosts with Apache's packages (timed apart), then a first converge and a no-change rerun."""
     start(names)
     try:
-        inv = inventory(work / ("%dx%d" % (len(names), projects_per_host)), names, projects_per_host)
+        inv = inventory(work / ("%dx%d-%s" % (len(names), projects_per_host, isolation)), names, projects_per_host,
+                        isolation)
         t0 = time.monotonic()
         sh("ansible", "-i", str(inv), "all", "-m", "ansible.builtin.apt",
            "-a", "name=%s update_cache=true" % PACKAGES, stdout=subprocess.DEVNULL, cwd=ROOT)
@@ -123,10 +127,10 @@ def measure(names: list[str], projects_per_host: int, work: Path) -> dict[str, A
         if rerun["changed"]:
             sys.exit("the rerun with %d projects on %d hosts reported %d changes"
                      % (projects_per_host, len(names), rerun["changed"]))
-        print("hosts=%d projects/host=%d packages=%ss first=%s rerun=%s"
-              % (len(names), projects_per_host, packages, first, rerun), flush=True)
-        return {"hosts": len(names), "projects_per_host": projects_per_host, "packages_s": packages,
-                "first": first, "rerun": rerun}
+        print("hosts=%d projects/host=%d isolation=%s packages=%ss first=%s rerun=%s"
+              % (len(names), projects_per_host, isolation, packages, first, rerun), flush=True)
+        return {"hosts": len(names), "projects_per_host": projects_per_host, "isolation": isolation,
+                "packages_s": packages, "first": first, "rerun": rerun}
     finally:
         remove(names)
 
@@ -141,8 +145,9 @@ def table(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for row in result["projects"]:
-        lines.append("| %d project%s, 1 host | %.0f s | %.0f s (%.2fx) | %d / %d | %.0f s (%.2fx) | %d / %d |" % (
-            row["projects_per_host"], "" if row["projects_per_host"] == 1 else "s", row["packages_s"],
+        lines.append("| %d project%s, 1 host%s | %.0f s | %.0f s (%.2fx) | %d / %d | %.0f s (%.2fx) | %d / %d |" % (
+            row["projects_per_host"], "" if row["projects_per_host"] == 1 else "s",
+            ", isolation %s" % row["isolation"] if row.get("isolation", "shared") != "shared" else "", row["packages_s"],
             row["first"]["wall_s"], row["first"]["wall_s"] / base["first"]["wall_s"],
             row["first"]["tasks"], row["first"]["remote_calls"],
             row["rerun"]["wall_s"], row["rerun"]["wall_s"] / base["rerun"]["wall_s"],
@@ -160,6 +165,8 @@ def main() -> None:
     parser.add_argument("--projects", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--hosts", type=int, default=3, help="hosts of the fleet measurement (0: skip it)")
     parser.add_argument("--projects-per-host", type=int, default=10)
+    parser.add_argument("--isolation", nargs="+", choices=["shared", "instance"], default=["shared"],
+                        help="wsgi_isolation of the single-host runs (shared); each project count runs in each")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "cost.json")
     args = parser.parse_args()
     forks = os.environ.get("ANSIBLE_FORKS", "5")
@@ -170,7 +177,8 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="modwsgi-cost-") as tmp:
         for count in args.projects:
-            result["projects"].append(measure(["modwsgi-fleet-cost-1"], count, Path(tmp)))
+            for isolation in args.isolation:
+                result["projects"].append(measure(["modwsgi-fleet-cost-1"], count, Path(tmp), isolation))
         if args.hosts:
             names = ["modwsgi-fleet-cost-%d" % i for i in range(1, args.hosts + 1)]
             result["hosts"].append(measure(names, args.projects_per_host, Path(tmp)))
