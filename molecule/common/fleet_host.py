@@ -59,6 +59,12 @@ def live_instances(host: Any) -> dict[str, str]:
     return {group: "wsgi-%s-%s" % (group, entry["live"]) for group, entry in groups.items() if entry["live"]}
 
 
+def other_instance(name: str) -> str:
+    """The other colour of an instance: wsgi-G-blue <-> wsgi-G-green."""
+    group, color = name.rsplit("-", 1)
+    return "%s-%s" % (group, {"blue": "green", "green": "blue"}[color])
+
+
 def daemon_config(host: Any) -> str:
     """The configuration that holds the WSGIDaemonProcess lines: wsgi.conf, or each live instance's."""
     live = live_instances(host)

@@ -15,8 +15,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
 from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
-    REPO, SHARED_CONF, daemon_config, daemons, get, host_state, inventory_projects, isolation, live_instances,
-    recap_changed, site)
+    INSTANCES_STATE, REPO, SHARED_CONF, daemon_config, daemons, get, host_state, inventory_projects, isolation,
+    live_instances, other_instance, recap_changed, site)
 
 # The source document's table: processes/threads against what the app sees.
 # (multithread, multiprocess, daemon group, processes expected by display-name)
@@ -254,13 +254,12 @@ def test_each_daemon_group_runs_in_an_apache_instance_of_its_own(host):
         pytest.skip("isolation instance only")
     live = live_instances(host)
     assert sorted(live) == sorted({e[4] for e in EXPECTED.values()} | {SIZED, LEGACY[4]})
-    state = json.loads(host.file("/var/lib/modwsgi-fleet/instances.json").content_string)["groups"]
+    state = json.loads(host.file(INSTANCES_STATE).content_string)["groups"]
     main_pid = int(host.file("/run/apache2/apache2.pid").content_string)
     for group, name in live.items():
         assert host.service("apache2@%s" % name).is_running, name
         assert host.service("apache2@%s" % name).is_enabled, name
-        other = name.replace("-blue", "-green") if name.endswith("-blue") else name.replace("-green", "-blue")
-        assert not host.service("apache2@%s" % other).is_running, other
+        assert not host.service("apache2@%s" % other_instance(name)).is_running, name
         # Its port on loopback only.
         port = state[group]["ports"][state[group]["live"]]
         assert host.socket("tcp://127.0.0.1:%d" % port).is_listening

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
 from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
-    REPO, Load, get, group_pids, inventory_projects, isolation, live_instances, playbook, site)
+    REPO, Load, get, group_pids, inventory_projects, isolation, live_instances, other_instance, playbook, site)
 
 HELLO = REPO / "roles" / "wsgi" / "files" / "examples" / "hello.wsgi"
 # The projects as the last step left them, for the next test.
@@ -111,9 +111,7 @@ def test_a_new_instance_that_fails_is_never_switched_in(host, tmp_path):
     assert live_instances(host) == before_live
     after = group_pids(host)
     assert {g: after.get(g) for g in before_pids} == before_pids, "no group was touched"
-    live = before_live["placement"]
-    failed = live[:-len("blue")] + "green" if live.endswith("-blue") else live[:-len("green")] + "blue"
-    assert not host.service("apache2@%s" % failed).is_running
+    assert not host.service("apache2@%s" % other_instance(before_live["placement"])).is_running
     status, body = get(host, 8778, "/")
     assert status == 200 and json.loads(body)["framework"].startswith("flask")
 
