@@ -132,16 +132,20 @@ class Load:
         with Load(host, {"alpha": "http://127.0.0.1/alpha"}) as load:
             ...change something...
         load.results["alpha"]["failed"]
+
+    Per target, ``connections`` keep-alive connections and ``new_connections``
+    threads that open a new connection for each request.
     """
 
-    def __init__(self, host: Any, targets: dict[str, str], connections: int = 2, interval: float = 0.02) -> None:
+    def __init__(self, host: Any, targets: dict[str, str], connections: int = 2, interval: float = 0.02,
+                 new_connections: int = 0) -> None:
         self.host = host
         self.name = host.backend.hostname
         self.out = "/tmp/wsgi-load-%d.json" % time.monotonic_ns()
         self.stop_file = self.out + ".stop"
         subprocess.run(["podman", "cp", str(LOAD_SCRIPT), "%s:/usr/local/bin/wsgi_load.py" % self.name], check=True)
         args = ["--out", self.out, "--stop-file", self.stop_file, "--connections", str(connections),
-                "--interval", str(interval)]
+                "--new-connections", str(new_connections), "--interval", str(interval)]
         for name, url in sorted(targets.items()):
             args += ["--target", "%s=%s" % (name, url)]
         subprocess.run(["podman", "exec", "-d", self.name, "python3", "/usr/local/bin/wsgi_load.py", *args],

@@ -8,6 +8,7 @@ import json
 import re
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
 from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
-    INSTANCES_STATE, REPO, SHARED_CONF, daemon_config, daemons, get, host_state, inventory_projects, isolation,
-    live_instances, other_instance, recap_changed, site)
+    INSTANCES_STATE, REPO, SHARED_CONF, Load, daemon_config, daemons, get, group_pids, host_state,
+    inventory_projects, isolation, live_instances, other_instance, playbook, recap_changed, site)
 
 # The source document's table: processes/threads against what the app sees.
 # (multithread, multiprocess, daemon group, processes expected by display-name)
@@ -271,6 +272,34 @@ def test_each_daemon_group_runs_in_an_apache_instance_of_its_own(host):
             assert "/etc/apache2-%s " % name in host.check_output("ps -o args= -p %d" % parent) + " "
 
 
+def test_logrotate_under_load_rotates_the_logs_and_restarts_nothing(host):
+    """Debian's daily logrotate run, forced, while every project is busy.
+
+    The logs rotate in place (the line written before is in the rotated file,
+    not in the live one, and Apache goes on writing the live one), and no Apache
+    was reloaded: the same children of the main Apache, the same daemons.
+    """
+    logs = ["/var/log/apache2/error.log", "/var/log/apache2/other_vhosts_access.log"] + [
+        "/var/log/apache2-%s/error.log" % name for name in sorted(live_instances(host).values())]
+    mark = "logrotate-check-%d" % time.time_ns()
+    for log in logs:
+        host.check_output("echo %s >> %s", mark, log)
+    main_pid = host.check_output("cat /run/apache2/apache2.pid")
+    before = (host.check_output("ps --ppid %s -o pid=", main_pid), group_pids(host))
+    targets = {name: "http://127.0.0.1:%d%s" % (port, path) for name, (path, port, *_flags) in EXPECTED.items()}
+    with Load(host, targets, connections=1, new_connections=1) as load:
+        host.check_output("logrotate --force /etc/logrotate.d/apache2")
+    for name, result in load.results.items():
+        assert result["ok"] > result["on_new_connections"] > 0 and result["failed"] == 0, (name, result)
+    assert host.check_output("cat /run/apache2/apache2.pid") == main_pid
+    assert (host.check_output("ps --ppid %s -o pid=", main_pid), group_pids(host)) == before
+    for log in logs:
+        assert mark in host.file(log + ".1").content_string, log
+        assert mark not in host.file(log).content_string, log
+    # Requests after the rotation are logged in the live file.
+    assert "GET " in host.file("/var/log/apache2/other_vhosts_access.log").content_string
+
+
 # Bad input: the play fails before anything on the host changes, naming the
 # project and the field. Each case is the example's projects with one entry
 # spoiled, passed as extra vars to the real playbook.
@@ -300,6 +329,20 @@ def test_bad_input_fails_before_anything_changes(host, case, tmp_path):
     assert returncode != 0, output
     assert message in output, output[-3000:]
     assert host_state(host) == before
+
+
+def test_status_entry_point_shows_every_project_as_promised_and_changes_nothing(host, tmp_path):
+    if retired(host):
+        pytest.skip("checked once, on the host as converged from the inventory")
+    before = host_state(host)
+    returncode, output = playbook(tmp_path, "status.yml", {})
+    assert returncode == 0, output[-3000:]
+    assert recap_changed(output) == 0, output[-3000:]
+    assert host_state(host) == before
+    for name, (path, port, multithread, multiprocess, *_group) in EXPECTED.items():
+        row = r"%s +http://127\.0\.0\.1:%d%s +200 +\w+ +%s +%s +yes" % (
+            re.escape(name), port, re.escape(path), multithread, multiprocess)
+        assert re.search(row, output), (name, output[-3000:])
 
 
 def test_check_mode_on_a_converged_host_shows_no_change(host, tmp_path):

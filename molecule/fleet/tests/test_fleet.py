@@ -8,6 +8,10 @@ third keeps the old config, untouched and serving. Then the fleet is rolled
 back, and a last change, which makes every host reload, rolls while clients
 keep every project busy through a client-side balancer (tests/load/wsgi_load.py
 --pool-file) that the hooks drain: no client request fails.
+
+The first host is in shared isolation, the second and third in instance
+(host_vars/): on the second, the change that breaks is never switched in, so
+the project that broke still answers there with its old code.
 """
 
 import json
@@ -21,12 +25,12 @@ import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
-from fleet_host import LOAD_SCRIPT, get, group_pids, host_state, playbook  # noqa: E402  pylint: disable=wrong-import-position
+from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
+    LOAD_SCRIPT, daemon_config, get, group_pids, host_state, isolation, live_instances, playbook)
 
 NAMES = ["modwsgi-fleet-1", "modwsgi-fleet-2", "modwsgi-fleet-3"]
 HOSTS = {name: testinfra.get_host("podman://" + name) for name in NAMES}
 API_V2 = Path(__file__).resolve().parents[1] / "files" / "api_v2.wsgi"
-CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
 FIGURES = Path(os.environ.get("MODWSGI_FLEET_FIGURES", "/tmp/modwsgi-fleet-rolling-figures.json"))
 # The hooks' log outlives a test session: each session's runs carry their own names.
 SESSION = "%x" % time.time_ns()
@@ -81,7 +85,7 @@ def test_a_good_change_rolls_through_every_host_one_batch_after_the_other(tmp_pa
     assert out.count("PLAY [Apply the change, one batch of hosts after the other]") == 3
     previous_end = 0.0
     for name in NAMES:
-        assert "threads=4 user=api" in HOSTS[name].file(CONF).content_string, name
+        assert "threads=4 user=api" in daemon_config(HOSTS[name]), name
         status, body = api(name)
         assert status == 200 and body["multithread"] is True, (name, body)
         log = lb_log(name, "good")
@@ -93,8 +97,10 @@ def test_a_good_change_rolls_through_every_host_one_batch_after_the_other(tmp_pa
 
 def test_a_change_that_breaks_on_the_second_host_stops_the_rollout_there(tmp_path):
     third = HOSTS["modwsgi-fleet-3"]
-    third_before = (third.file(CONF).sha256sum, third.check_output("cat /run/apache2/apache2.pid"),
-                    group_pids(third))
+    third_before = (daemon_config(third), third.check_output("cat /run/apache2/apache2.pid"),
+                    group_pids(third), live_instances(third))
+    second = HOSTS["modwsgi-fleet-2"]
+    second_before = (group_pids(second), live_instances(second))
 
     rc, out = rollout(tmp_path, "bad", fleet_api_threads=4, fleet_api_source=str(API_V2))
 
@@ -104,14 +110,20 @@ def test_a_change_that_breaks_on_the_second_host_stops_the_rollout_there(tmp_pat
     status, body = api("modwsgi-fleet-1")
     assert status == 200 and body["version"] == 2, body
     assert [a for a, _when in lb_log("modwsgi-fleet-1", "bad")] == ["drain", "restore"]
-    # Second host: the broken project fails alone, the other still serves; the host stays drained.
-    assert api("modwsgi-fleet-2")[0] == 500
-    assert get(HOSTS["modwsgi-fleet-2"], 8081, "/")[0] == 200
+    # Second host (isolation instance): the new instance of `api` answered 500
+    # and was never switched in; the old one serves the old code, nothing else
+    # was touched. The host stays drained.
+    assert isolation(second) == "instance"
+    assert "project 'api' answers 500" in out and "which was not switched in" in out, out[-3000:]
+    status, body = api("modwsgi-fleet-2")
+    assert status == 200 and "version" not in body, body
+    assert get(second, 8081, "/")[0] == 200
+    assert (group_pids(second), live_instances(second)) == second_before
     assert [a for a, _when in lb_log("modwsgi-fleet-2", "bad")] == ["drain"]
     # Third host: never touched, still serving the old code.
     assert lb_log("modwsgi-fleet-3", "bad") == []
-    third_after = (third.file(CONF).sha256sum, third.check_output("cat /run/apache2/apache2.pid"),
-                   group_pids(third))
+    third_after = (daemon_config(third), third.check_output("cat /run/apache2/apache2.pid"),
+                   group_pids(third), live_instances(third))
     assert third_after == third_before
     status, body = api("modwsgi-fleet-3")
     assert status == 200 and "version" not in body, body
@@ -122,7 +134,7 @@ def test_rolling_back_brings_every_host_to_the_converged_state(tmp_path):
     rc, out = playbook(tmp_path, "reconfigure.yml", {"fleet_run": "%s-%s" % (run, SESSION), "wsgi_rolling_serial": 3})
     assert rc == 0, out[-3000:]
     for name, host in HOSTS.items():
-        assert "threads=2 user=api" in host.file(CONF).content_string, name
+        assert "threads=2 user=api" in daemon_config(host), name
         status, body = api(name)
         assert status == 200 and "version" not in body, (name, body)
         assert [a for a, _when in lb_log(name, run)] == ["drain", "restore"]
@@ -150,7 +162,7 @@ def test_a_change_under_load_through_a_draining_balancer_fails_no_request(tmp_pa
     results = json.loads(out.read_text())["targets"]
     FIGURES.write_text(json.dumps(results, indent=1, sort_keys=True))
     for name in NAMES:
-        assert "threads=3 user=api" in HOSTS[name].file(CONF).content_string, name
+        assert "threads=3 user=api" in daemon_config(HOSTS[name]), name
         # A graceful reload: the same parent, new children and daemons.
         assert HOSTS[name].check_output("cat /run/apache2/apache2.pid") == pids_before[name]
         assert [a for a, _when in lb_log(name, "balanced")] == ["drain", "restore"]

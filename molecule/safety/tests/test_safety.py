@@ -167,6 +167,8 @@ def test_tls_project_speaks_tls_1_2_and_1_3_only(host):
     reply = host.run("curl -sk --resolve %s:%s:127.0.0.1 https://%s:%s/", server_name, str(port), server_name,
                      str(port))
     assert reply.rc == 0 and json.loads(reply.stdout)["project"] == name, reply.stdout
+    # What the app sees behind TLS (the same in isolation instance: molecule/default/tests/test_switch.py).
+    assert (json.loads(reply.stdout)["url_scheme"], json.loads(reply.stdout)["server_port"]) == ("https", str(port))
     assert s_client(host) == "TLSv1.3"
     assert s_client(host, "-tls1_2") == "TLSv1.2"
     assert s_client(host, "-tls1_1") == ""

@@ -10,6 +10,7 @@ with its DataLoader so that the ``{{ ... }}`` in them resolve as in a play.
 from __future__ import annotations
 
 import copy
+import fnmatch
 import os
 import re
 import shutil
@@ -529,7 +530,7 @@ def test_instance_runs_its_group_alone_on_loopback(group: str, color: str) -> No
     # The same daemon line as in shared isolation, and no other group's.
     shared = daemon_lines(render_wsgi(build_plan(example_projects()).to_dict(), default_sizes(INSTANCE_MODEL)))
     assert daemon_lines(text) == {group: shared[group]}
-    # Its own event MPM, from its group's capacity alone.
+    # Its own event MPM: the group's capacity at least.
     (mpm,) = top.blocks("IfModule")
     assert int(mpm.values("MaxRequestWorkers")[0]) == instance["mpm"]["max_request_workers"]
     assert instance["mpm"]["max_request_workers"] >= INSTANCE_GROUPS[group]["capacity"]
@@ -540,6 +541,24 @@ def test_instance_runs_its_group_alone_on_loopback(group: str, color: str) -> No
     aliases = [v.split()[0] for v in vhost.values("WSGIScriptAlias")]
     assert aliases == [m["path"] for m in instance["mounts"]]
     assert {b.arg for b in vhost.blocks("Location")} == {'"%s"' % m["path"] for m in instance["mounts"]}
+
+
+@pytest.mark.parametrize("group", sorted(INSTANCE_GROUPS))
+def test_instance_preloads_what_its_daemons_can_load_at_start(group: str) -> None:
+    """WSGIImportScript for each script of a named application group; %{RESOURCE} cannot be preloaded."""
+    top = parse(render_instance(group, "blue"))
+    wanted = ['"%s" process-group=%s application-group=%s' % (m["script"], group, m["application_group"])
+              for m in INSTANCE_GROUPS[group]["instance"]["mounts"]
+              if m["application_group"] == "%{GLOBAL}" or not m["application_group"].startswith("%{")]
+    assert top.values("WSGIImportScript") == wanted
+    assert wanted or group == "portal", "only the shared group of the example has nothing to preload"
+
+
+def test_instance_error_log_is_one_the_apache_role_rotates() -> None:
+    (error_log,) = parse(render_instance("keystone", "green")).values("ErrorLog")
+    assert error_log == '"/var/log/apache2-wsgi-keystone-green/error.log"', "a file, not a pipe"
+    globs = apache_vars("Debian")["__apache_log_globs"]
+    assert any(fnmatch.fnmatch(unquote(error_log), pattern) for pattern in globs), globs
 
 
 def test_instances_of_one_group_differ_only_in_name_and_port() -> None:
@@ -573,6 +592,9 @@ def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None
         assert 'set X-Forwarded-Port "%d" early' % vhost["port"] in headers
         rules = proxied(block)
         assert len(rules) == len(vhost["mounts"])
+        # A new connection for each request: an instance short of workers closes kept-alive ones.
+        assert all(line.endswith(" retry=0 disablereuse=On") for line in
+                   block.values("ProxyPass") + block.values("ProxyPassMatch")), block.directives
         for mount, (_pattern, backend) in zip(vhost["mounts"], rules):
             url = INSTANCE_GROUPS[mount["group"]]["instance"]["urls"]["blue"]
             assert backend in (url + "/", url + "$1"), (mount, backend)
@@ -694,6 +716,44 @@ def test_mpm_conf(os_family: str, mpm: str) -> None:
     text = render_apache("00-mpm.conf.j2", os_family, **overrides)
     check_text(text)
     assert parse(text).directives == [("LoadModule", "mpm_%s_module modules/mod_mpm_%s.so" % (mpm, mpm))]
+
+
+def logrotate_stanza(text: str) -> tuple[list[str], list[str]]:
+    """(the globs, the directives) of the one stanza a logrotate file holds."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert lines[0].endswith(" {") and lines[-1] == "}", lines
+    assert sum(line.endswith("{") for line in lines) == 1, "one stanza"
+    return lines[0][:-2].split(), lines[1:-1]
+
+
+@pytest.mark.parametrize("os_family", OS_FAMILIES)
+def test_logrotate_rotates_in_place_and_never_reloads(os_family: str) -> None:
+    text = render_apache("logrotate.j2", os_family)
+    assert text.splitlines()[1] == "# " + MANAGED
+    globs, directives = logrotate_stanza(text)
+    assert globs == apache_vars(os_family)["__apache_log_globs"]
+    assert {"daily", "rotate 14", "copytruncate", "missingok", "notifempty"} <= set(directives)
+    assert "postrotate" not in directives and not [d for d in directives if "reload" in d or "restart" in d]
+    # copytruncate keeps Apache's open file: a `create` would be ignored.
+    assert not [d for d in directives if d.startswith("create")]
+    assert ("prerotate" in directives) == (os_family == "Debian"), "Debian's httpd-prerotate hook kept"
+
+
+def test_logrotate_follows_its_variables() -> None:
+    _globs, directives = logrotate_stanza(render_apache(
+        "logrotate.j2", "Debian", apache_logrotate_frequency="weekly", apache_logrotate_keep=4))
+    assert "weekly" in directives and "rotate 4" in directives and "daily" not in directives
+
+
+@pytest.mark.skipif(not shutil.which("logrotate"), reason="logrotate is not installed here")
+@pytest.mark.parametrize("os_family", OS_FAMILIES)
+def test_logrotate_accepts_the_file(os_family: str, tmp_path: Path) -> None:
+    conf = tmp_path / "apache"
+    conf.write_text(render_apache("logrotate.j2", os_family))
+    conf.chmod(0o644)
+    run = subprocess.run(["logrotate", "--debug", "--state", str(tmp_path / "status"), str(conf)],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0 and "error:" not in run.stderr, run.stderr
 
 
 @pytest.mark.parametrize("os_family", OS_FAMILIES)
