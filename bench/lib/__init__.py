@@ -17,8 +17,12 @@ from the machine up to the report (bench/README.md, "Code layout"):
   quiet machine;
 - ``sweep``: one profile: the module's choice, the rules of thumb, the grid
   sweep, busy re-runs, the pairs and the checks;
-- ``report``: the machine's description, RESULTS.md and the heatmaps.
+- ``report``: the machine's description, RESULTS.md and the heatmaps;
+- ``front``: bench/front.py's price of the front end: the configurations of a
+  run in isolation shared and instance (rendered from the role's
+  wsgi.conf.j2, instance.conf.j2 and front.conf.j2), one run of a mode, the
+  pairs, their verdict and front-end.md.
 
-bench/bench.py (the command line) puts bench/ on sys.path and imports them
-as ``lib.<module>``; so do the unit tests in tests/unit/bench/.
+bench/bench.py and bench/front.py (the command lines) put bench/ on sys.path
+and import them as ``lib.<module>``; so do the unit tests in tests/unit/bench/.
 """

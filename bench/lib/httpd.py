@@ -83,10 +83,14 @@ class Httpd:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"apache2 exited with {self.proc.returncode}:\n{self.logs()}")
-            if len(self.daemon_pids()) >= self.config.processes and self.get(0, 0, 0)[0] == 200:
+            if self.ready():
                 return
             time.sleep(0.1)
         raise RuntimeError(f"apache2 for {self.name} not ready after {timeout} s:\n{self.logs()}")
+
+    def ready(self) -> bool:
+        """All the group's daemons are up and the app answers."""
+        return len(self.daemon_pids()) >= self.config.processes and self.get(0, 0, 0)[0] == 200
 
     def logs(self) -> str:
         text = procfs.read(str(self.root / "error.log")) + procfs.read(str(self.root / "stdout.log"))

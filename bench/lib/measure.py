@@ -19,40 +19,55 @@ from lib.procfs import CLK_TCK, read, system_busy_ticks
 from lib.wrk import wrk
 
 
+def load(servers: list[Httpd], port: int, config: Config, profile: Profile, chunk: int, args) -> dict:
+    """Warm up, let it drain, then the measured wrk run at `port`, and the CPU it took.
+
+    The CPU of ``servers`` (each one's process group: Apache and its daemons)
+    counts as ours, with wrk's; the rest of the machine's busy time as other.
+    """
+    capacity = config.processes * config.threads
+    # Warm-up with no more connections than the group can serve at once, so
+    # nothing is left queued in the daemons when the measured run starts.
+    warm = min(profile.connections, capacity)
+    wrk(port, profile, chunk, warm, args.warmup)
+    drain = warm * profile.cpu_ms / 1000.0 / max(1, os.cpu_count() or 1) + profile.wait_ms / 1000.0
+    time.sleep(drain + 0.2)
+    busy0, steal0 = system_busy_ticks()
+    ours0 = sum(server.cpu_ticks() for server in servers)
+    t0 = time.monotonic()
+    numbers, raw, wrk_cpu = wrk(port, profile, chunk, profile.connections, args.duration)
+    elapsed = time.monotonic() - t0
+    busy1, steal1 = system_busy_ticks()
+    ours1 = sum(server.cpu_ticks() for server in servers)
+    apache_cpu = (ours1 - ours0) / CLK_TCK
+    total_cpu = (busy1 - busy0) / CLK_TCK
+    numbers["cpu_cores"] = {
+        "apache_and_daemons": apache_cpu / elapsed,
+        "wrk": wrk_cpu / elapsed,
+        "steal": (steal1 - steal0) / CLK_TCK / elapsed,
+        # Everything else the machine ran meanwhile (other jobs, and kernel
+        # softirq time of our own loopback traffic not charged to a process).
+        "other": max(0.0, total_cpu - apache_cpu - wrk_cpu) / elapsed,
+    }
+    numbers["wrk_output"] = raw
+    return numbers
+
+
+def error_log_lines(httpd: Httpd) -> int:
+    """Lines of a server's error log that tell of an error (or come from a daemon)."""
+    errors = read(str(httpd.root / "error.log"))
+    return len([line for line in errors.splitlines() if "[wsgi:" in line or "error" in line])
+
+
 def measure(base: Path, name: str, config: Config, profile: Profile, chunk: int, args, port: int) -> dict:
     """Start a server with `config`, warm it up, load it, read memory, stop it."""
     httpd = Httpd(base, name, config, port)
     started = time.monotonic()
     try:
         httpd.start()
-        capacity = config.processes * config.threads
-        # Warm-up with no more connections than the group can serve at once, so
-        # nothing is left queued in the daemons when the measured run starts.
-        warm = min(profile.connections, capacity)
-        wrk(port, profile, chunk, warm, args.warmup)
-        drain = warm * profile.cpu_ms / 1000.0 / max(1, os.cpu_count() or 1) + profile.wait_ms / 1000.0
-        time.sleep(drain + 0.2)
-        busy0, steal0 = system_busy_ticks()
-        ours0 = httpd.cpu_ticks()
-        t0 = time.monotonic()
-        numbers, raw, wrk_cpu = wrk(port, profile, chunk, profile.connections, args.duration)
-        elapsed = time.monotonic() - t0
-        busy1, steal1 = system_busy_ticks()
-        ours1 = httpd.cpu_ticks()
+        numbers = load([httpd], port, config, profile, chunk, args)
         numbers.update(httpd.memory())
-        apache_cpu = (ours1 - ours0) / CLK_TCK
-        total_cpu = (busy1 - busy0) / CLK_TCK
-        numbers["cpu_cores"] = {
-            "apache_and_daemons": apache_cpu / elapsed,
-            "wrk": wrk_cpu / elapsed,
-            "steal": (steal1 - steal0) / CLK_TCK / elapsed,
-            # Everything else the machine ran meanwhile (other jobs, and kernel
-            # softirq time of our own loopback traffic not charged to a process).
-            "other": max(0.0, total_cpu - apache_cpu - wrk_cpu) / elapsed,
-        }
-        numbers["wrk_output"] = raw
-        errors = read(str(httpd.root / "error.log"))
-        numbers["error_log_lines"] = len([line for line in errors.splitlines() if "[wsgi:" in line or "error" in line])
+        numbers["error_log_lines"] = error_log_lines(httpd)
         if numbers["daemon_processes"] != config.processes:
             raise RuntimeError(f"{name}: {numbers['daemon_processes']} daemon processes, expected {config.processes}")
         return numbers
@@ -62,6 +77,11 @@ def measure(base: Path, name: str, config: Config, profile: Profile, chunk: int,
         log(f"  {name}: done in {numbers_time:.1f} s")
         if not args.keep_temp:
             shutil.rmtree(httpd.root, ignore_errors=True)
+
+
+def chunk_loops(calibration: dict) -> int:
+    """The app's CPU burn chunk, about 0.1 ms of the calibrated loop (bench.py's sizing of it)."""
+    return max(100, round(calibration["loops_per_ms"] * 0.1))
 
 
 def calibrate() -> dict:

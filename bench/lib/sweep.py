@@ -21,6 +21,17 @@ def module_choice(profile: Profile, rss_mb: int, host: _sizing.Host) -> dict:
     return {"input": project, "result": result}
 
 
+def sized_config(profile: Profile, rss_mb: int, host: _sizing.Host) -> tuple[dict, Config]:
+    """The module's choice for a profile alone on the host, and the config it writes.
+
+    ``processes=`` is omitted when the module says ``processes_explicit: false``,
+    as the role writes it.
+    """
+    choice = module_choice(profile, rss_mb, host)
+    sized = choice["result"]["projects"][profile.name]
+    return choice, Config(sized["processes"], sized["threads"], sized["processes_explicit"])
+
+
 def rules_of_thumb(cpus: int) -> list[tuple[str, Config]]:
     return [
         ("OpenStack", Config(min(max(cpus // 2, 2), 12), 1)),
@@ -30,9 +41,7 @@ def rules_of_thumb(cpus: int) -> list[tuple[str, Config]]:
 
 
 def run_profile(profile: Profile, args, base: Path, chunk: int, rss_mb: int, host, ports) -> dict:
-    choice = module_choice(profile, rss_mb, host)
-    sized = choice["result"]["projects"][profile.name]
-    module_config = Config(sized["processes"], sized["threads"], sized["processes_explicit"])
+    choice, module_config = sized_config(profile, rss_mb, host)
     log(f"{profile.name}: module chooses {module_config.key} ({module_config.directive})")
 
     rows: list[Row] = [Row("grid", [f"grid {p}x{t}"], Config(p, t)) for p in args.grid[0] for t in args.grid[1]]
