@@ -138,7 +138,9 @@ def main(argv: list[str]) -> int:
             "host": host.to_dict(),
             "profiles": results,
         }
-        (args.out / "front-end.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        # The servers' configurations name their temp folder: written as $RUN, not this machine's path.
+        text = json.dumps(report, indent=1, sort_keys=True).replace(str(base), "$RUN")
+        (args.out / "front-end.json").write_text(text + "\n", encoding="utf-8")
         write_markdown(report, args.out / "front-end.md")
         log(f"wrote {args.out}/front-end.md and front-end.json in {(time.monotonic() - started) / 60:.1f} min")
         return 0
