@@ -36,6 +36,7 @@ from lib.env import APP, MODULES, ROLE_TEMPLATES, _model, log
 from lib.httpd import Httpd, free_port
 from lib.measure import error_log_lines, load
 from lib.model import Config, Profile
+from lib.report import machine_lines
 
 # Targets from the issue: instance's throughput against shared's (median of
 # the per-pair ratios), io-bound at CPU saturation; p99 for every profile.
@@ -368,7 +369,6 @@ def run_profile(profile: Profile, config: Config, choice: dict, args, base: Path
 
 def write_markdown(report: dict, path: Path) -> None:
     """front-end.md: date, machine, inputs, the table, the verdicts, the pairs."""
-    m = report["machine"]
     p = report["probe"]
     a = report["args"]
     lines = [
@@ -377,22 +377,7 @@ def write_markdown(report: dict, path: Path) -> None:
         f"Measured {report['date']} ({report['mode']} run, {report['elapsed_s'] / 60:.1f} minutes) with"
         f" `{report['command']}`. Method and how to read it: `bench/README.md`, \"The price of the front end\".",
         "",
-        "## Machine",
-        "",
-        f"- `uname -a`: `{m['uname_a']}`",
-        f"- CPU: {m['cpu_model']}, nproc {m['nproc']}; memory {m['memory_mb']} MB",
-        f"- Apache: {m['apache'].replace('Server version: ', '')} (Debian apache2 {m['apache_package']}), event MPM;"
-        f" mod_wsgi {p.get('mod_wsgi')} (Debian libapache2-mod-wsgi-py3 {m['mod_wsgi_package']}), daemon mode",
-        f"- Python: {m['python']}; in the daemons {p.get('daemon_python')}",
-        f"- wrk: {m['wrk'].split(' Copyright')[0]}",
-        f"- load average at start: {m['loadavg_start']}; at end: {report['loadavg_end']}."
-        f" Other jobs used {report['other_cpu_median']:.2f} cores (median over the measured runs)."
-        + (
-            f" Before starting, the harness waited {report['wait_quiet']['waited_s']} s for a quiet machine"
-            f" ({'found' if report['wait_quiet']['quiet'] else 'not found'})."
-            if report.get("wait_quiet")
-            else ""
-        ),
+        *machine_lines(report),
         "",
         "## Inputs",
         "",

@@ -64,16 +64,14 @@ def verdict_line(result: dict) -> str:
     )
 
 
-def write_markdown(report: dict, path: Path) -> None:
+def machine_lines(report: dict, after_other_cpu: str = ".") -> list[str]:
+    """The "## Machine" section of a report: the machine, its software and how busy it was.
+
+    ``after_other_cpu`` ends the sentence on other jobs' CPU (bench/run adds its caveats).
+    """
     m = report["machine"]
     p = report["probe"]
-    a = report["args"]
-    lines = [
-        "# wsgi_sizing benchmark: the module's choice against a processes x threads grid",
-        "",
-        f"Measured {report['date']} ({report['mode']} run, {report['elapsed_s'] / 60:.1f} minutes)"
-        f" with `bench/run{' --quick' if report['mode'] == 'quick' else ''}`. Method and caveats: `bench/README.md`.",
-        "",
+    return [
         "## Machine",
         "",
         f"- `uname -a`: `{m['uname_a']}`",
@@ -83,14 +81,26 @@ def write_markdown(report: dict, path: Path) -> None:
         f"- Python: {m['python']}; in the daemons {p.get('daemon_python')}",
         f"- wrk: {m['wrk'].split(' Copyright')[0]}",
         f"- load average at start: {m['loadavg_start']}; at end: {report['loadavg_end']}."
-        f" Other jobs used {report['other_cpu_median']:.2f} cores (median over the measured runs) of the 2;"
-        " see the caveats in `bench/README.md`."
+        f" Other jobs used {report['other_cpu_median']:.2f} cores (median over the measured runs){after_other_cpu}"
         + (
             f" Before starting, the harness waited {report['wait_quiet']['waited_s']} s for a quiet machine"
             f" ({'found' if report['wait_quiet']['quiet'] else 'not found'})."
             if report.get("wait_quiet")
             else ""
         ),
+    ]
+
+
+def write_markdown(report: dict, path: Path) -> None:
+    p = report["probe"]
+    a = report["args"]
+    lines = [
+        "# wsgi_sizing benchmark: the module's choice against a processes x threads grid",
+        "",
+        f"Measured {report['date']} ({report['mode']} run, {report['elapsed_s'] / 60:.1f} minutes)"
+        f" with `bench/run{' --quick' if report['mode'] == 'quick' else ''}`. Method and caveats: `bench/README.md`.",
+        "",
+        *machine_lines(report, " of the 2; see the caveats in `bench/README.md`."),
         "",
         "## Inputs",
         "",
