@@ -39,6 +39,12 @@ def daemons(host: Any) -> dict[int, tuple[str, str]]:
     return found
 
 
+def main_apache(host: Any) -> tuple[int, list[int]]:
+    """The main Apache's pid and its children's: a reload (graceful or not) replaces the children."""
+    pid = int(host.check_output("cat /run/apache2/apache2.pid"))
+    return pid, sorted(int(child) for child in host.check_output("ps --ppid %d -o pid=", pid).split())
+
+
 def group_pids(host: Any) -> dict[str, list[int]]:
     """Display name -> sorted pids."""
     pids: dict[str, list[int]] = {}
@@ -48,6 +54,8 @@ def group_pids(host: Any) -> dict[str, list[int]]:
 
 
 INSTANCES_STATE = "/var/lib/modwsgi-fleet/instances.json"
+# What the main Apache reads at each request: "GROUP ADDRESS:PORT" of each group's live instance.
+INSTANCES_BACKENDS = "/var/lib/modwsgi-fleet/backends"
 SHARED_CONF = "/etc/apache2/modwsgi-fleet/wsgi.conf"
 
 

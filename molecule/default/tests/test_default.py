@@ -16,8 +16,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
 from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
-    INSTANCES_STATE, REPO, SHARED_CONF, Load, daemon_config, daemons, get, group_pids, host_state,
-    inventory_projects, isolation, live_instances, other_instance, playbook, recap_changed, site)
+    INSTANCES_BACKENDS, INSTANCES_STATE, REPO, SHARED_CONF, Load, daemon_config, daemons, get, group_pids, host_state,
+    inventory_projects, isolation, live_instances, main_apache, other_instance, playbook, recap_changed, site)
 
 # The source document's table: processes/threads against what the app sees.
 # (multithread, multiprocess, daemon group, processes expected by display-name)
@@ -264,6 +264,8 @@ def test_each_daemon_group_runs_in_an_apache_instance_of_its_own(host):
         # Its port on loopback only.
         port = state[group]["ports"][state[group]["live"]]
         assert host.socket("tcp://127.0.0.1:%d" % port).is_listening
+        # The main Apache reads it from the file of live addresses.
+        assert "%s 127.0.0.1:%d" % (group, port) in host.file(INSTANCES_BACKENDS).content_string.splitlines()
         assert not host.socket("tcp://0.0.0.0:%d" % port).is_listening
         # Its daemons are children of that instance, none of the main Apache.
         for pid in (pid for pid, (_user, display) in daemons(host).items() if display == group):
@@ -284,15 +286,13 @@ def test_logrotate_under_load_rotates_the_logs_and_restarts_nothing(host):
     mark = "logrotate-check-%d" % time.time_ns()
     for log in logs:
         host.check_output("echo %s >> %s", mark, log)
-    main_pid = host.check_output("cat /run/apache2/apache2.pid")
-    before = (host.check_output("ps --ppid %s -o pid=", main_pid), group_pids(host))
+    before = (main_apache(host), group_pids(host))
     targets = {name: "http://127.0.0.1:%d%s" % (port, path) for name, (path, port, *_flags) in EXPECTED.items()}
     with Load(host, targets, connections=1, new_connections=1) as load:
         host.check_output("logrotate --force /etc/logrotate.d/apache2")
     for name, result in load.results.items():
         assert result["ok"] > result["on_new_connections"] > 0 and result["failed"] == 0, (name, result)
-    assert host.check_output("cat /run/apache2/apache2.pid") == main_pid
-    assert (host.check_output("ps --ppid %s -o pid=", main_pid), group_pids(host)) == before
+    assert (main_apache(host), group_pids(host)) == before
     for log in logs:
         assert mark in host.file(log + ".1").content_string, log
         assert mark not in host.file(log).content_string, log

@@ -6,6 +6,7 @@ through each step; a step passes when no request failed, for every project (the
 changed ones too), and the groups it did not change kept their daemon pids.
 """
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
 from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
-    REPO, Load, get, group_pids, inventory_projects, isolation, live_instances, other_instance, playbook, site)
+    INSTANCES_BACKENDS, REPO, SHARED_CONF, Load, get, group_pids, inventory_projects, isolation, live_instances,
+    main_apache, other_instance, playbook, site)
 
 HELLO = REPO / "roles" / "wsgi" / "files" / "examples" / "hello.wsgi"
 # The projects as the last step left them, for the next test.
@@ -36,10 +38,15 @@ def group_of(project):
     return project.get("daemon", project["name"])
 
 
-def change(host, tmp_path, projects, changed, *options):
-    """Run site.yml with ``projects`` under load on every present one; return what the load counted."""
+def change(host, tmp_path, projects, changed, *options, public=False):
+    """Run site.yml with ``projects`` under load on every present one; return what the load counted.
+
+    Unless the change is ``public`` (a port or path added or removed), the main
+    Apache is not reloaded at all: a switch only replaces the file of live
+    instances it reads at each request.
+    """
     present = [p for p in projects if p.get("state", "present") == "present"]
-    before_pids, before_live = group_pids(host), live_instances(host)
+    before_pids, before_live, before_main = group_pids(host), live_instances(host), main_apache(host)
     # Every project the host serves before the change and after it.
     served = [p for p in present if group_of(p) in before_live]
     with Load(host, {p["name"]: url(p) for p in served}, connections=1, new_connections=1) as load:
@@ -52,6 +59,8 @@ def change(host, tmp_path, projects, changed, *options):
     for name, result in results.items():
         assert result["ok"] > result["on_new_connections"] > 0 and result["failed"] == 0, (name, result)
     after_pids, after_live = group_pids(host), live_instances(host)
+    if not public:
+        assert main_apache(host) == before_main, "the main Apache was reloaded"
     for group in {group_of(p) for p in served} - set(changed):
         assert after_pids.get(group) == before_pids.get(group), "group %s was touched" % group
         assert after_live[group] == before_live[group], group
@@ -89,7 +98,7 @@ def test_a_chain_of_changes_under_load_drops_no_request(host, tmp_path):
                      "tls_certificate": "/etc/ssl/certs/ssl-cert-snakeoil.pem",
                      "tls_key": "/etc/ssl/private/ssl-cert-snakeoil.key"})
     by_name["legacy"]["state"] = "absent"
-    change(host, tmp_path, projects, {"extra", "legacy"})
+    change(host, tmp_path, projects, {"extra", "legacy"}, public=True)
     assert "legacy" not in live_instances(host)
     assert not host.file("/etc/apache2-wsgi-legacy-blue").exists
     assert not host.file("/etc/apache2-wsgi-legacy-green").exists
@@ -100,6 +109,7 @@ def test_a_chain_of_changes_under_load_drops_no_request(host, tmp_path):
         "extra", "https", "127.0.0.1:9494", "9494"), reply
     assert (reply["remote_addr"], reply["path_info"], reply["query_string"]) == ("127.0.0.1", "/deep", "q=1"), reply
     CHAIN["projects"] = [p for p in projects if p.get("state", "present") == "present"]
+    CHAIN["served"] = {p["name"]: url(p) for p in CHAIN["projects"]}
 
 
 def test_a_new_instance_that_fails_is_never_switched_in(host, tmp_path):
@@ -107,12 +117,12 @@ def test_a_new_instance_that_fails_is_never_switched_in(host, tmp_path):
     if "projects" not in CHAIN:
         pytest.fail("runs on the host as the chain of changes left it")
     host.run("python3 -m venv /srv/wsgi/empty-venv")
-    projects = CHAIN["projects"]
+    projects = copy.deepcopy(CHAIN["projects"])
     for project in projects:
         if project["name"] == "placement":
             project.pop("pip_packages")
             project["python_home"] = "/srv/wsgi/empty-venv"
-    before_pids, before_live = group_pids(host), live_instances(host)
+    before_pids, before_live, before_main = group_pids(host), live_instances(host), main_apache(host)
     with Load(host, {"placement": "http://127.0.0.1:8778/", "keystone": "http://127.0.0.1:5000/"},
               new_connections=1) as load:
         returncode, output = site(tmp_path, projects)
@@ -121,6 +131,7 @@ def test_a_new_instance_that_fails_is_never_switched_in(host, tmp_path):
     assert "which was not switched in" in output
     assert all(result["failed"] == 0 for result in load.results.values()), load.results
     assert live_instances(host) == before_live
+    assert main_apache(host) == before_main, "the main Apache was reloaded"
     after = group_pids(host)
     assert {g: after.get(g) for g in before_pids} == before_pids, "no group was touched"
     assert not host.service("apache2@%s" % other_instance(before_live["placement"])).is_running
@@ -139,3 +150,29 @@ def test_restart_entry_point_restarts_one_group_in_its_live_instance(host, tmp_p
         g: p for g, p in before_pids.items() if g != "keystone"}
     assert live_instances(host) == before_live
     assert get(host, 5000, "/")[0] == 200
+
+
+def test_moving_to_shared_and_back_serves_every_project(host, tmp_path):
+    """instance -> shared -> instance under load: what each move costs is printed (the README states it: a
+    reload of an Apache that holds daemons can cut requests in flight); after each, every project answers,
+    and shared isolation leaves no instance, unit, configuration or record behind."""
+    if "projects" not in CHAIN:
+        pytest.fail("runs on the host as the chain of changes left it")
+    for target in ("shared", "instance"):
+        with Load(host, CHAIN["served"], connections=1, new_connections=1) as load:
+            returncode, output = site(tmp_path, CHAIN["projects"], "-e", "wsgi_isolation=%s" % target)
+        assert returncode == 0, output[-3000:]
+        print(target, {name: (r["ok"], r["failed"], r["reused_closed"]) for name, r in sorted(load.results.items())})
+        assert all(r["ok"] > 0 for r in load.results.values()), load.results
+        for name, address in CHAIN["served"].items():
+            assert host.run("curl -sk -o /dev/null -w '%%{http_code}' %s", address.replace(
+                "http://127.0.0.1:9494", "https://127.0.0.1:9494")).stdout == "200", (target, name)
+        units = host.check_output("systemctl list-units --state=active --plain --no-legend 'apache2@*' | wc -l")
+        if target == "shared":
+            assert live_instances(host) == {} and int(units) == 0
+            assert not host.file(INSTANCES_BACKENDS).exists
+            assert host.check_output("ls -d /etc/apache2-* /var/log/apache2-* 2>/dev/null | wc -l") == "0"
+            assert "WSGIDaemonProcess keystone " in host.file(SHARED_CONF).content_string
+        else:
+            assert sorted(live_instances(host)) == sorted({group_of(p) for p in CHAIN["projects"]})
+            assert int(units) == len(live_instances(host))

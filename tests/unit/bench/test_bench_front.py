@@ -35,7 +35,7 @@ def directives(text: str, name: str) -> list[str]:
 
 
 def test_backend_is_the_groups_instance_alone_on_loopback() -> None:
-    backend, _front = front.instance_confs(RUN, CONFIG, PORT, BACKEND)
+    backend, _front, _live = front.instance_confs(RUN, CONFIG, PORT, BACKEND)
     root = RUN / "wsgi-bench-blue"
     assert directives(backend, "Listen") == [f"127.0.0.1:{BACKEND}"]
     assert directives(backend, "<VirtualHost") == [f"127.0.0.1:{BACKEND}>"]
@@ -53,7 +53,7 @@ def test_backend_is_the_groups_instance_alone_on_loopback() -> None:
 
 
 def test_backend_mpm_is_sized_from_the_group_alone() -> None:
-    backend, _front = front.instance_confs(RUN, CONFIG, PORT, BACKEND)
+    backend, _front, _live = front.instance_confs(RUN, CONFIG, PORT, BACKEND)
     mpm = _sizing.size_apache(CONFIG.processes * CONFIG.threads, 25)
     assert directives(backend, "ServerLimit") == [str(mpm.server_limit)]
     assert directives(backend, "ThreadsPerChild") == [str(mpm.threads_per_child)]
@@ -61,7 +61,7 @@ def test_backend_mpm_is_sized_from_the_group_alone() -> None:
 
 
 def test_the_daemon_line_is_the_same_in_both_isolations() -> None:
-    backend, front_text = front.instance_confs(RUN, CONFIG, PORT, BACKEND)
+    backend, front_text, _live = front.instance_confs(RUN, CONFIG, PORT, BACKEND)
     shared = front.shared_conf(RUN, CONFIG, PORT)
     wanted = conf.daemon_line(RUN, CONFIG, "www-data", "www-data")[len("WSGIDaemonProcess "):]
     assert directives(backend, "WSGIDaemonProcess") == [wanted]
@@ -70,12 +70,17 @@ def test_the_daemon_line_is_the_same_in_both_isolations() -> None:
 
 
 def test_front_proxies_everything_to_the_backend() -> None:
-    _backend, text = front.instance_confs(RUN, CONFIG, PORT, BACKEND)
+    _backend, text, live = front.instance_confs(RUN, CONFIG, PORT, BACKEND)
     root = RUN / "front"
     # One Listen, the server's own on loopback: the role writes none for a reserved port.
     assert directives(text, "Listen") == [f"127.0.0.1:{PORT}"]
     assert directives(text, "<VirtualHost") == [f"*:{PORT}>"]
-    assert directives(text, "ProxyPass") == [f'"/" "http://127.0.0.1:{BACKEND}/" retry=0 disablereuse=On']
+    assert directives(text, "ProxyPass") == ['"/" "http://${modwsgi_fleet_dollar}{modwsgi_fleet_backend_bench}/" interpolate']
+    assert directives(text, "ProxySet") == ["retry=0 disablereuse=On"] * 2
+    assert directives(text, "SetEnvIfExpr") == [
+        f"\"file('{RUN}/front/backends') =~ /(?m)^bench ([0-9.]+:[0-9]+)$/\" modwsgi_fleet_backend_bench=$1"]
+    # The front reads the backend's address from its file of live instances: the blue one.
+    assert [line for line in live.splitlines() if not line.startswith("#")] == [f"bench 127.0.0.1:{BACKEND}"]
     assert directives(text, "ProxyPreserveHost") == ["On"]
     assert directives(text, "RequestHeader") == [
         "unset X-Forwarded-For early",
@@ -83,7 +88,7 @@ def test_front_proxies_everything_to_the_backend() -> None:
         f'set X-Forwarded-Port "{PORT}" early',
     ]
     modules = directives(text, "LoadModule")
-    for name in ("proxy", "proxy_http", "headers", "mpm_event", "wsgi"):
+    for name in ("proxy", "proxy_http", "headers", "setenvif", "mpm_event", "wsgi"):
         assert f"{name}_module {MODULES}/mod_{name}.so" in modules
     assert directives(text, "ServerRoot") == [f'"{root}"']
     assert directives(text, "WSGISocketPrefix") == [f"{root}/wsgi"]
@@ -154,9 +159,11 @@ def test_the_stand_in_filters_render_what_ansible_renders() -> None:
     raw = [dict(conf.project(RUN, CONFIG, "www-data", "www-data"), port=PORT),
            dict(conf.project(RUN, Config(1, 2), "www-data", "www-data"), name="other", port=PORT, path="/api/v1.0")]
     model = _model.build_model(raw, reserved_ports=[PORT], isolation="instance", instance_port_base=BACKEND)
-    backends = {g["name"]: g["instance"]["urls"]["blue"] for g in model["groups"]}
     cases = [
-        ("front.conf.j2", {"__wsgi_plan": model, "__wsgi_backends": backends}),
+        ("front.conf.j2", {"__wsgi_plan": model, "__wsgi_instance_groups": model["groups"],
+                           "__wsgi_instance_backends": f"{RUN}/front/backends"}),
+        ("instance_backends.j2", {"__wsgi_instance_groups": model["groups"],
+                                  "__wsgi_live_after": {g["name"]: "blue" for g in model["groups"]}}),
         ("wsgi.conf.j2", {"__wsgi_plan": model}),
         ("instance.conf.j2", {
             "__wsgi_group": model["groups"][0], "__wsgi_color": "blue",

@@ -236,7 +236,8 @@ def sample_vars() -> dict[str, Any]:
     variables.update(wsgi_vars("Debian"))
     instance_plan = build_model(example_projects(), isolation="instance")
     variables.update(__wsgi_group=instance_plan["groups"][0], __wsgi_color="blue", __wsgi_name="wsgi-glance-blue",
-                     __wsgi_backends={g["name"]: g["instance"]["urls"]["blue"] for g in instance_plan["groups"]})
+                     __wsgi_instance_groups=instance_plan["groups"],
+                     __wsgi_live_after={g["name"]: "blue" for g in instance_plan["groups"]})
     return variables
 
 
@@ -509,10 +510,15 @@ def render_instance(group: str, color: str) -> str:
     return render(ROLES / "wsgi" / "templates" / "instance.conf.j2", variables)
 
 
-def render_front(live: str = "blue") -> str:
-    backends = {name: g["instance"]["urls"][live] for name, g in INSTANCE_GROUPS.items()}
-    return render(ROLES / "wsgi" / "templates" / "front.conf.j2",
-                  {"__wsgi_plan": INSTANCE_MODEL, "__wsgi_backends": backends})
+def render_front() -> str:
+    return render(ROLES / "wsgi" / "templates" / "front.conf.j2", dict(
+        wsgi_vars("Debian"), __wsgi_plan=INSTANCE_MODEL, __wsgi_instance_groups=INSTANCE_MODEL["groups"]))
+
+
+def render_live(live: dict[str, Optional[str]]) -> str:
+    """The file of live addresses the main Apache reads, for ``live`` (group -> live colour, None: none yet)."""
+    return render(ROLES / "wsgi" / "templates" / "instance_backends.j2",
+                  {"__wsgi_instance_groups": INSTANCE_MODEL["groups"], "__wsgi_live_after": live})
 
 
 @pytest.mark.parametrize("color", ["blue", "green"])
@@ -572,9 +578,37 @@ def proxied(vhost: Block) -> list[tuple[str, str]]:
     found = []
     for directive, rest in vhost.directives:
         if directive in ("ProxyPass", "ProxyPassMatch"):
-            pattern, backend = (unquote(v) for v in rest.split()[:2])
+            pattern, backend, *flags = rest.split()
+            assert flags == ["interpolate"], rest
+            pattern, backend = unquote(pattern), unquote(backend)
             found.append((pattern if directive == "ProxyPassMatch" else "^(%s.*)$" % re.escape(pattern), backend))
     return found
+
+
+SET_ENV_RE = re.compile(r"""^"file\('([^']+)'\) =~ /([^/]+)/" ([A-Za-z0-9_.-]+)=\$1$""")
+
+
+def request_env(vhost: Block, live_file: str) -> dict[str, str]:
+    """What the virtual host's SetEnvIfExpr lines set at a request, the file of live addresses being ``live_file``."""
+    env = {}
+    for rest in vhost.values("SetEnvIfExpr"):
+        match = SET_ENV_RE.match(rest)
+        assert match, rest
+        path, regex, name = match.groups()
+        assert path == wsgi_vars("Debian")["__wsgi_instance_backends"]
+        # ap_expr hands the regex to PCRE; (?m), [.] and the classes mean the same to Python.
+        found = re.search(regex, live_file)
+        if found:
+            env[name] = found.group(1)
+    return env
+
+
+def backend_url(top: Block, backend: str, env: dict[str, str]) -> str:
+    """The URL mod_proxy connects to: the Define variables filled in when the file is read (one pass,
+    as Apache does), then the request's environment (interpolate)."""
+    defines = dict(value.split(" ", 1) for value in top.values("Define"))
+    read = re.sub(r"\$\{([^}]+)\}", lambda m: defines[m.group(1)], backend)
+    return "http://" + re.sub(r"\$\{([^}]+)\}", lambda m: env[m.group(1)], read[len("http://"):])
 
 
 def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None:
@@ -584,20 +618,28 @@ def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None
     assert "WSGIDaemonProcess" not in text and "WSGIScriptAlias" not in text
     assert top.values("WSGIRestrictEmbedded") == ["On"]
     assert top.values("Listen") == example_ports()
+    live = render_live({name: "blue" for name in INSTANCE_GROUPS})
     for vhost in INSTANCE_MODEL["vhosts"]:
         (block,) = [b for b in top.blocks("VirtualHost") if b.arg == "*:%d" % vhost["port"]]
         assert block.values("ProxyPreserveHost") == ["On"]
+        assert block.values("ProxyPassInterpolateEnv") == ["On"]
         headers = block.values("RequestHeader")
         assert "unset X-Forwarded-For early" in headers, "a client's X-Forwarded-For is never passed on"
         assert 'set X-Forwarded-Port "%d" early' % vhost["port"] in headers
         rules = proxied(block)
         assert len(rules) == len(vhost["mounts"])
-        # A new connection for each request: an instance short of workers closes kept-alive ones.
-        assert all(line.endswith(" retry=0 disablereuse=On") for line in
-                   block.values("ProxyPass") + block.values("ProxyPassMatch")), block.directives
+        # Both instances of each group mounted here are workers of their own: retry=0, and a new
+        # connection for each request (an instance short of workers closes kept-alive ones).
+        groups = sorted({m["group"] for m in vhost["mounts"]})
+        workers = {unquote(b.arg): b.values("ProxySet") for b in block.blocks("Proxy")}
+        assert workers == {INSTANCE_GROUPS[g]["instance"]["urls"][c]: ["retry=0 disablereuse=On"]
+                           for g in groups for c in ("blue", "green")}
+        env = request_env(block, live)
+        assert sorted(env) == ["modwsgi_fleet_backend_%s" % g for g in groups]
         for mount, (_pattern, backend) in zip(vhost["mounts"], rules):
-            url = INSTANCE_GROUPS[mount["group"]]["instance"]["urls"]["blue"]
-            assert backend in (url + "/", url + "$1"), (mount, backend)
+            url = backend_url(top, backend, env)
+            wanted = INSTANCE_GROUPS[mount["group"]]["instance"]["urls"]["blue"]
+            assert url in (wanted + "/", wanted + "$1"), (mount, url)
 
 
 @pytest.mark.parametrize("path, project", [
@@ -605,16 +647,56 @@ def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None
     ("/site10", "site2"), ("/", "site2"), ("/other", "site2"),
 ])
 def test_front_end_routes_each_path_to_the_project_that_serves_it(path: str, project: str) -> None:
-    (block,) = [b for b in parse(render_front()).blocks("VirtualHost") if b.arg == "*:8080"]
+    top = parse(render_front())
+    (block,) = [b for b in top.blocks("VirtualHost") if b.arg == "*:8080"]
+    env = request_env(block, render_live({name: "blue" for name in INSTANCE_GROUPS}))
     first = next(backend for pattern, backend in proxied(block) if re.match(pattern, path))
-    assert first.startswith(INSTANCE_GROUPS[project]["instance"]["urls"]["blue"])
+    assert backend_url(top, first, env).startswith(INSTANCE_GROUPS[project]["instance"]["urls"]["blue"])
 
 
-def test_front_end_follows_the_live_colour() -> None:
-    green = render_front("green")
-    for group in INSTANCE_GROUPS.values():
-        assert group["instance"]["urls"]["green"] in green
-        assert group["instance"]["urls"]["blue"] not in green
+def test_a_switch_is_the_file_of_live_addresses_alone() -> None:
+    """The main Apache's configuration names no colour as live: switching one group changes one line of the
+    file it reads at each request, and every mount of that group (and of no other) follows."""
+    live = {name: "blue" for name in INSTANCE_GROUPS}
+    before = render_live(live)
+    switched = render_live(dict(live, keystone="green"))
+    assert [line for line in switched.splitlines() if line not in before.splitlines()] == [
+        "keystone 127.0.0.1:%d" % INSTANCE_GROUPS["keystone"]["instance"]["ports"]["green"]]
+    top = parse(render_front())
+    for block in top.blocks("VirtualHost"):
+        env_before, env_after = request_env(block, before), request_env(block, switched)
+        for _pattern, backend in proxied(block):
+            group = backend.rsplit("modwsgi_fleet_backend_", 1)[1].split("}")[0]
+            color = "green" if group == "keystone" else "blue"
+            assert backend_url(top, backend, env_after).startswith(INSTANCE_GROUPS[group]["instance"]["urls"][color])
+            assert (backend_url(top, backend, env_after) == backend_url(top, backend, env_before)) == (
+                group != "keystone")
+
+
+def test_a_group_with_no_live_instance_points_at_the_one_starting() -> None:
+    text = render_live({name: None for name in INSTANCE_GROUPS})
+    check_text(text)
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    assert lines == ["%s 127.0.0.1:%d" % (g["name"], g["instance"]["ports"][g["instance"]["next"]])
+                     for g in INSTANCE_MODEL["groups"]]
+
+
+def test_a_group_name_with_a_dot_matches_its_own_line_only() -> None:
+    """Group names may hold dots: in the regex a dot is [.], so "api.v1" never matches "apixv1"."""
+    projects = [{"name": "api.v1", "script": "/srv/a/a.wsgi", "port": 7000, "user": "www-data"},
+                {"name": "apixv1", "script": "/srv/b/b.wsgi", "port": 7000, "path": "/b"}]
+    model = build_model(projects, isolation="instance")
+    top = parse(render(ROLES / "wsgi" / "templates" / "front.conf.j2", dict(
+        wsgi_vars("Debian"), __wsgi_plan=model, __wsgi_instance_groups=model["groups"])))
+    (block,) = top.blocks("VirtualHost")
+    live = render(ROLES / "wsgi" / "templates" / "instance_backends.j2", {
+        "__wsgi_instance_groups": model["groups"], "__wsgi_live_after": {"api.v1": "green", "apixv1": "blue"}})
+    ports = {g["name"]: g["instance"]["ports"] for g in model["groups"]}
+    assert request_env(block, live) == {"modwsgi_fleet_backend_api.v1": "127.0.0.1:%d" % ports["api.v1"]["green"],
+                                        "modwsgi_fleet_backend_apixv1": "127.0.0.1:%d" % ports["apixv1"]["blue"]}
+    # The same lines, the other order: each still finds its own.
+    reordered = "\n".join(reversed(live.splitlines())) + "\n"
+    assert request_env(block, reordered) == request_env(block, live)
 
 
 def test_instance_environment_names_its_own_folders() -> None:
