@@ -42,7 +42,7 @@ def daemons(host: Any) -> dict[int, tuple[str, str]]:
 def main_apache(host: Any) -> tuple[int, list[int]]:
     """The main Apache's pid and its children's: a reload (graceful or not) replaces the children."""
     pid = int(host.check_output("cat /run/apache2/apache2.pid"))
-    return pid, sorted(int(child) for child in host.check_output("ps --ppid %d -o pid=", pid).split())
+    return pid, sorted(int(child) for child in host.check_output("ps --ppid %s -o pid=", str(pid)).split())
 
 
 def group_pids(host: Any) -> dict[str, list[int]]:
