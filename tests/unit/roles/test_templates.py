@@ -608,7 +608,7 @@ def backend_url(top: Block, backend: str, env: dict[str, str]) -> str:
     as Apache does), then the request's environment (interpolate)."""
     defines = dict(value.split(" ", 1) for value in top.values("Define"))
     read = re.sub(r"\$\{([^}]+)\}", lambda m: defines[m.group(1)], backend)
-    return "http://" + re.sub(r"\$\{([^}]+)\}", lambda m: env[m.group(1)], read[len("http://"):])
+    return re.sub(r"\$\{([^}]+)\}", lambda m: env[m.group(1)], read)
 
 
 def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None:
