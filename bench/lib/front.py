@@ -109,12 +109,19 @@ def instance_confs(run_dir: Path, config: Config, port: int, backend_port: int) 
         "ansible_managed": MANAGED.format("instance.conf.j2"),
         "__wsgi_group": group,
         "__wsgi_color": COLOR,
+        # vars/Debian.yml's layout, in the run's folder: ServerRoot the instance's own
+        # folder, apache2.pid in it; the bench sets the socket prefix itself.
         "__wsgi_instance_conf_prefix": prefix,
+        "__wsgi_instance_server_root": "",
         "__wsgi_instance_run_prefix": prefix,
+        "__wsgi_instance_pid_suffix": "/apache2.pid",
         "__wsgi_instance_log_prefix": prefix,
+        "__wsgi_instance_extra_modules": [],
+        "__wsgi_instance_socket_suffix": "",
         "__wsgi_apache_user": user,
         "__wsgi_apache_group": account_group,
         "__wsgi_apache_modules_dir": MODULES,
+        "__wsgi_mod_wsgi_module": f"{MODULES}/mod_wsgi.so",
     }) + socket_prefix(run_dir / backend_name())
     root = run_dir / "front"
     front = conf.render_template(ROLE_TEMPLATES / "front.conf.j2", {

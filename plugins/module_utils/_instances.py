@@ -5,7 +5,8 @@
 
 Pure logic, no Ansible imports; ``_model.build_model`` calls :func:`plan_instances`.
 Each group has two instances, blue and green (Debian: ``apache2@wsgi-G-blue``
-with ``/etc/apache2-wsgi-G-blue``), each with its own loopback port. One is
+with ``/etc/apache2-wsgi-G-blue``; the RHEL family: ``httpd@wsgi-G-blue`` with
+``/etc/httpd/conf/wsgi-G-blue.conf``), each with its own loopback port. One is
 live: the main Apache proxies the group's mounts to it. A change to the
 group starts the other beside it, switches the proxy to it once it answers,
 then stops the old one when its connections have drained.
@@ -38,7 +39,7 @@ class InstanceError(ValueError):
 
 
 def instance_name(group: str, color: str) -> str:
-    """The instance's name: its unit is apache2@NAME, its configuration /etc/apache2-NAME."""
+    """The instance's name: its unit is apache2@NAME (Debian) or httpd@NAME (the RHEL family)."""
     return "%s%s-%s" % (INSTANCE_PREFIX, group, color)
 
 

@@ -167,9 +167,12 @@ def test_the_stand_in_filters_render_what_ansible_renders() -> None:
         ("wsgi.conf.j2", {"__wsgi_plan": model}),
         ("instance.conf.j2", {
             "__wsgi_group": model["groups"][0], "__wsgi_color": "blue",
-            "__wsgi_instance_conf_prefix": f"{RUN}/", "__wsgi_instance_run_prefix": f"{RUN}/",
-            "__wsgi_instance_log_prefix": f"{RUN}/", "__wsgi_apache_user": "www-data",
+            "__wsgi_instance_conf_prefix": f"{RUN}/", "__wsgi_instance_server_root": "",
+            "__wsgi_instance_run_prefix": f"{RUN}/", "__wsgi_instance_pid_suffix": "/apache2.pid",
+            "__wsgi_instance_log_prefix": f"{RUN}/", "__wsgi_instance_extra_modules": [],
+            "__wsgi_instance_socket_suffix": "", "__wsgi_apache_user": "www-data",
             "__wsgi_apache_group": "www-data", "__wsgi_apache_modules_dir": MODULES,
+            "__wsgi_mod_wsgi_module": f"{MODULES}/mod_wsgi.so",
         }),
     ]
     for name, variables in cases:
