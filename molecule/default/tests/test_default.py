@@ -339,9 +339,12 @@ def test_status_entry_point_shows_every_project_as_promised_and_changes_nothing(
     assert returncode == 0, output[-3000:]
     assert recap_changed(output) == 0, output[-3000:]
     assert host_state(host) == before
-    for name, (path, port, multithread, multiprocess, *_group) in EXPECTED.items():
-        row = r"%s +http://127\.0\.0\.1:%d%s +200 +\w+ +%s +%s +yes" % (
-            re.escape(name), port, re.escape(path), multithread, multiprocess)
+    # The last column: the Apache that runs the project's daemon group.
+    live = live_instances(host)
+    for name, (path, port, multithread, multiprocess, group, _processes) in EXPECTED.items():
+        served_by = live[group] if isolation(host) == "instance" else "main"
+        row = r"%s +http://127\.0\.0\.1:%d%s +200 +\w+ +%s +%s +yes +%s\b" % (
+            re.escape(name), port, re.escape(path), multithread, multiprocess, re.escape(served_by))
         assert re.search(row, output), (name, output[-3000:])
 
 

@@ -741,7 +741,35 @@ def test_answers_table_judges_flags_like_promised_flags() -> None:
     assert sorted(rows) == sorted(expected)
     for name, (mode, verdict) in expected.items():
         assert rows[name][3] == mode, rows[name]
-        assert " ".join(rows[name][6:]) == verdict, rows[name]
+        assert " ".join(rows[name][6:-1]) == verdict, rows[name]
+        assert rows[name][-1] == "main", rows[name]
+
+
+def test_answers_table_names_the_instance_that_serves_each_project() -> None:
+    """Isolation instance: the live instance of each group, or the one this run switched to."""
+    model = build_model(example_projects(), isolation="instance", facts={"instances": {
+        "groups": {"keystone": {"live": "blue", "ports": {"blue": 20002, "green": 20003}}}}})
+    answers = [{"name": p["name"], "url": p["probe"]["url"], "status": 200, "json": {}} for p in model["projects"]]
+    group_of = {p["name"]: p["daemon"] for p in model["projects"]}
+
+    def served_by(live_after: Optional[dict[str, str]] = None) -> dict[str, str]:
+        variables: dict[str, Any] = {"__wsgi_answers": {"answers": answers}, "__wsgi_plan": model}
+        if live_after is not None:
+            variables["__wsgi_live_after"] = live_after
+        text = render(ROLES / "wsgi" / "templates" / "answers.txt.j2", variables)
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert lines[0].split()[-2:] == ["served", "by"]
+        return {line.split()[0]: line.split()[-1] for line in lines[1:]}
+
+    # As the status entry point sees it: keystone's live instance; the others have none yet (the one starting).
+    before = served_by()
+    assert before["keystone"] == "wsgi-keystone-blue"
+    assert all(before[name] == "wsgi-%s-blue" % group_of[name] for name in before), before
+    # After a run that switched keystone to green.
+    after = served_by({"keystone": "green"})
+    assert after["keystone"] == "wsgi-keystone-green"
+    assert {name: v for name, v in after.items() if name != "keystone"} == {
+        name: v for name, v in before.items() if name != "keystone"}
 
 
 # --- The apache role ----------------------------------------------------------------
