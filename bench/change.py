@@ -181,6 +181,11 @@ def report(result: dict[str, Any]) -> str:
         " to %.0f s after it%s" % (inp["baseline_seconds"], SETTLE_S, SETTLE_S,
                                    "; no-change window, before it: the same with a site.yml run that changes"
                                    " nothing (the run's own cost, outside the verdict)" if inp["control"] else ""),
+        "- the controller: ansible-playbook on the same CPUs as the host, %s; what a change makes the host's"
+        " systemd start (instances, their daemons, Apache's reload) runs at normal priority"
+        % ("under SCHED_IDLE, and so the modules it runs in the container (podman exec): it takes a CPU only"
+           " when no other task wants it, as a controller on another machine would" if inp.get("controller_idle")
+           else "at normal priority (--no-controller-idle)"),
         "- repetitions: %d, isolations alternating (%s)" % (
             inp["repeats"], ", ".join("/".join(order(i, inp["isolations"])) for i in range(1, inp["repeats"] + 1))),
         "- targets: 0 failed requests (non-2xx + errors) for every project in each change window; p99 of the"
@@ -326,7 +331,7 @@ class Host:
             if playbook:
                 time.sleep(SETTLE_S)
                 self.write_inventory()
-                ran = cost.run_playbook(self.inv)
+                ran = cost.run_playbook(self.inv, idle=self.args.controller_idle)
                 time.sleep(SETTLE_S)
             else:
                 time.sleep(seconds or 0)
@@ -397,6 +402,10 @@ def main() -> None:
                         help="threads per project that open a new connection per request (1)")
     parser.add_argument("--interval", type=float, default=0.06,
                         help="seconds between the starts of two requests of a connection (0.06: ~50 req/s each)")
+    parser.add_argument("--controller-idle", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the measured site.yml runs, and the modules they run on the host through podman "
+                             "exec, under SCHED_IDLE (on): the controller, another machine in a real fleet, takes "
+                             "a CPU only when no other task wants it; --no-controller-idle: normal priority")
     parser.add_argument("--out", type=Path, default=HERE / "results",
                         help="folder for change.json and change.md, or a .json file (bench/results)")
     args = parser.parse_args()
@@ -414,7 +423,9 @@ def main() -> None:
                    "repeats": args.repeats, "baseline_seconds": args.baseline_seconds, "control": args.control,
                    "projects": project_names(args.projects), "processes": args.processes, "threads": args.threads,
                    "connections": args.connections, "new_connections": args.new_connections,
-                   "interval": args.interval, "changed": CHANGED, "max_failed": MAX_FAILED,
+                   "interval": args.interval, "controller_idle": args.controller_idle,
+                   "changed": CHANGED,
+                   "max_failed": MAX_FAILED,
                    "max_p99_ratio": MAX_P99_RATIO},
         "hosts": {}, "runs": [],
     }
