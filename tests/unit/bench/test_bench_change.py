@@ -121,9 +121,14 @@ def test_report_has_inputs_verdicts_and_rows():
                           "loadavg_start": "0.1"},
               "inputs": {"image": "img", "ansible_core": "2.19", "isolations": ["shared"], "repeats": 1,
                          "baseline_seconds": 20, "control": False, "projects": ["p01", "p02"], "processes": 2,
-                         "threads": 2, "connections": 2, "new_connections": 1, "interval": 0.06},
+                         "threads": 2, "connections": 2, "new_connections": 1, "interval": 0.06,
+                         "controller_idle": True},
               "runs": runs, "verdicts": change.verdicts(runs)}
     text = change.report(result)
+    assert "- the controller: ansible-playbook on the same CPUs as the host, under SCHED_IDLE" in text
+    result["inputs"]["controller_idle"] = False
+    assert "host, at normal priority (--no-controller-idle)" in change.report(result)
+    result["inputs"]["controller_idle"] = True
     assert "- **shared: FAIL**" in text
     assert "p02: FAIL (failed, per repetition: 4; p99 ratio worst 3.00x, median 3.00x): 4 failed, p99 3.00x > 1.20x" in text
     assert "| 1 | shared | p02 | 5.0 / 10.0 | 15.0 / 30.0 | 3.00x | 30 | 4 (503 x4) | 1000 | yes |" in text
