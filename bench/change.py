@@ -107,7 +107,9 @@ def run_rows(run: dict[str, Any], changed: str = CHANGED) -> list[dict[str, Any]
         if "control" in run:
             control = run["control"].get(name, {})
             row.update(control_p99_ms=control.get("p99_ms"), control_failed=control.get("failed", 0),
-                       control_p99_ratio=ratio(control.get("p99_ms"), base.get("p99_ms")))
+                       control_p99_ratio=ratio(control.get("p99_ms"), base.get("p99_ms")),
+                       # What the change costs beyond a run that changes nothing.
+                       change_vs_control=ratio(during.get("p99_ms"), control.get("p99_ms")))
         rows.append(row)
     return rows
 
@@ -127,9 +129,12 @@ def verdicts(runs: list[dict[str, Any]], max_failed: int = MAX_FAILED, max_ratio
         per: dict[str, dict[str, Any]] = {}
         for run in (r for r in runs if r["isolation"] == isolation):
             for row in run_rows(run, changed):
-                entry = per.setdefault(row["project"], {"changed": row["changed"], "failed": [], "ratios": []})
+                entry = per.setdefault(row["project"], {"changed": row["changed"], "failed": [], "ratios": [],
+                                                        "vs_control": []})
                 entry["failed"].append(row["failed"])
                 entry["ratios"].append(row["p99_ratio"])
+                if row.get("change_vs_control") is not None:
+                    entry["vs_control"].append(row["change_vs_control"])
         for name, entry in per.items():
             reasons = []
             if any(f > max_failed for f in entry["failed"]):
@@ -137,6 +142,8 @@ def verdicts(runs: list[dict[str, Any]], max_failed: int = MAX_FAILED, max_ratio
             known = [r for r in entry["ratios"] if r is not None]
             entry["worst_ratio"] = max(known) if len(known) == len(entry["ratios"]) and known else None
             entry["median_ratio"] = statistics.median(known) if known else None
+            # Reported, not judged: the change window's p99 against the no-change window's.
+            entry["worst_vs_control"] = max(entry["vs_control"]) if entry["vs_control"] else None
             if not entry["changed"]:
                 if entry["worst_ratio"] is None:
                     reasons.append("no p99")
@@ -198,16 +205,19 @@ def report(result: dict[str, Any]) -> str:
     for isolation, verdict in result["verdicts"].items():
         lines.append("- **%s: %s**" % (isolation, verdict["verdict"]))
         for name, entry in verdict["projects"].items():
-            lines.append("  - %s%s: %s (failed, per repetition: %s; p99 ratio worst %s, median %s)%s" % (
+            lines.append("  - %s%s: %s (failed, per repetition: %s; p99 ratio worst %s, median %s%s)%s" % (
                 name, " (changed)" if entry["changed"] else "", entry["verdict"],
                 "/".join(str(f) for f in entry["failed"]), fmt(entry["worst_ratio"], "%.2fx"),
-                fmt(entry["median_ratio"], "%.2fx"), ": " + ", ".join(entry["reasons"]) if entry["reasons"] else ""))
+                fmt(entry["median_ratio"], "%.2fx"),
+                "; against the no-change run, worst %s" % fmt(entry["worst_vs_control"], "%.2fx")
+                if entry.get("worst_vs_control") is not None else "",
+                ": " + ", ".join(entry["reasons"]) if entry["reasons"] else ""))
     lines += ["", "## Per repetition", ""]
     control = result["inputs"]["control"]
     head = ["rep", "isolation", "project", "baseline p50 / p99 ms", "change p50 / p99 ms", "p99 ratio", "change max ms",
             "failed (change)", "requests (change)", "daemons restarted"]
     if control:
-        head[6:6] = ["no-change p99 ms (ratio), failed"]
+        head[6:6] = ["no-change p99 ms (ratio), failed", "change p99 / no-change p99"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run in result["runs"]:
         for row in run_rows(run):
@@ -221,7 +231,7 @@ def report(result: dict[str, Any]) -> str:
                      str(row["change_requests"]), "yes" if row["restarted"] else "no"]
             if control:
                 cells[6:6] = ["%s (%s), %d" % (fmt(row["control_p99_ms"]), fmt(row["control_p99_ratio"], "%.2fx"),
-                                               row["control_failed"])]
+                                               row["control_failed"]), fmt(row["change_vs_control"], "%.2fx")]
             lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Playbook runs (wall time, changed):", ""]
     for run in result["runs"]:

@@ -132,3 +132,21 @@ def test_report_has_inputs_verdicts_and_rows():
     assert "- **shared: FAIL**" in text
     assert "p02: FAIL (failed, per repetition: 4; p99 ratio worst 3.00x, median 3.00x): 4 failed, p99 3.00x > 1.20x" in text
     assert "| 1 | shared | p02 | 5.0 / 10.0 | 15.0 / 30.0 | 3.00x | 30 | 4 (503 x4) | 1000 | yes |" in text
+
+
+def test_change_against_the_no_change_run_is_reported_not_judged():
+    """The change window's p99 against the no-change window's: in the rows and the verdict, never a reason."""
+    base = {"p01": target(2.0), "p02": target(2.0)}
+    runs = [dict(run("instance", base, {"p01": target(5.0), "p02": target(5.0)}, repeat=1),
+                 control={"p01": target(5.0), "p02": target(4.0)}),
+            dict(run("instance", base, {"p01": target(5.0), "p02": target(4.4)}, repeat=2),
+                 control={"p01": target(5.0), "p02": target(4.0)})]
+    rows = change.run_rows(runs[0])
+    assert rows[1]["change_vs_control"] == pytest.approx(1.25)
+    assert rows[1]["control_p99_ratio"] == pytest.approx(2.0)
+    entry = change.verdicts(runs)["instance"]["projects"]["p02"]
+    assert entry["worst_vs_control"] == pytest.approx(1.25)
+    assert entry["reasons"] == ["p99 2.50x > 1.20x"]  # judged against the baseline alone
+    # Without no-change windows there is nothing to compare with.
+    assert change.verdicts([run("instance", base, {"p01": target(5.0), "p02": target(5.0)})])[
+        "instance"]["projects"]["p02"]["worst_vs_control"] is None
