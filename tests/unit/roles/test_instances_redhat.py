@@ -245,7 +245,8 @@ def run_context(os_family: str) -> dict[str, Any]:
         __wsgi_failed_groups=["legacy"], __wsgi_retired_names=RETIRED, __wsgi_restart_groups=sorted(GROUPS),
         __wsgi_live_after={g["name"]: g["instance"]["live"] or g["instance"]["next"] for g in groups},
         # What the tasks register, as a run that reaches them has it.
-        __wsgi_state_after={"groups": {}}, __wsgi_new_answers={"answers": [], "failing": [], "unanswered": []},
+        __wsgi_state_after={"groups": {}}, __wsgi_host_facts={"instances": None},
+        __wsgi_new_answers={"answers": [], "failing": [], "unanswered": []},
         __wsgi_restarted={"results": []},
         # What the apache role sets for the roles after it.
         apache_include_dir={"Debian": "/etc/apache2", "RedHat": "/etc/httpd"}[os_family] + "/modwsgi-fleet",
