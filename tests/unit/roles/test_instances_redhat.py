@@ -12,8 +12,8 @@ against the same expectations where the two must agree (the daemon line, the
 ports), and against its own layout where they differ.
 
 Templates and task arguments are templated with ansible-core's own Templar, as
-in tests/unit/roles/test_templates.py; this file keeps its few helpers to
-itself.
+in tests/unit/roles/test_templates.py; both take their rendering from
+``rendering.py`` beside them.
 """
 
 from __future__ import annotations
@@ -26,18 +26,16 @@ from typing import Any, Optional
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.modwsgi.fleet.plugins.module_utils._model import build_model
+from rendering import LOADER, MANAGED, ROLES, ROOT, unquote
+from rendering import render as render_path
+from rendering import wsgi_vars as family_vars
 
-ROOT = Path(__file__).resolve().parents[3]
-ROLES = ROOT / "roles"
 TEMPLATES = ROLES / "wsgi" / "templates"
 TASKS = ROLES / "wsgi" / "tasks"
 EXAMPLE = ROOT / "inventories" / "example" / "group_vars" / "wsgi_hosts.yml"
-MANAGED = "Ansible managed: modwsgi.fleet unit test sample"
-LOADER = DataLoader()
 FAMILIES = ("Debian", "RedHat")
 
 PROJECTS = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))["wsgi_projects"]
@@ -47,11 +45,6 @@ FACTS = {"instances": {"groups": {"keystone": {"live": "blue", "ports": {"blue":
 MODEL = build_model(PROJECTS, isolation="instance", facts=FACTS)
 GROUPS = {g["name"]: g for g in MODEL["groups"]}
 RETIRED = ["wsgi-old-blue", "wsgi-old-green"]
-
-
-def family_vars(os_family: str) -> dict[str, Any]:
-    """The wsgi role's vars of an OS family, as include_vars loads them (templates resolved on use)."""
-    return LOADER.load_from_file(str(ROLES / "wsgi" / "vars" / ("%s.yml" % os_family)), trusted_as_template=True)
 
 
 def apache_log_globs(os_family: str) -> list[str]:
@@ -70,14 +63,8 @@ def template_value(value: Any, variables: dict[str, Any]) -> Any:
 
 
 def render(name: str, variables: dict[str, Any]) -> str:
-    """A template of the wsgi role rendered as ansible.builtin.template does (trim_blocks, no lstrip_blocks)."""
-    template = TEMPLATES / name
-    templar = Templar(loader=LOADER, variables=dict(variables, ansible_managed=MANAGED)).copy_with_new_env(
-        searchpath=[str(template.parent)])
-    result = templar.template(trust_as_template(template.read_text(encoding="utf-8")), escape_backslashes=False,
-                              overrides=dict(trim_blocks=True, lstrip_blocks=False, newline_sequence="\n"))
-    assert isinstance(result, str)
-    return result
+    """A template of the wsgi role, by name."""
+    return render_path(TEMPLATES / name, variables)
 
 
 def render_instance(os_family: str, group: str, color: str) -> str:
@@ -111,11 +98,6 @@ def directives(text: str) -> list[tuple[str, str]]:
 
 def values(text: str, name: str) -> list[str]:
     return [rest for directive, rest in directives(text) if directive == name]
-
-
-def unquote(value: str) -> str:
-    assert len(value) >= 2 and value[0] == value[-1] == '"', value
-    return value[1:-1]
 
 
 INSTANCES = [(g, c) for g in sorted(GROUPS) for c in ("blue", "green")]

@@ -22,37 +22,17 @@ from typing import Any, Optional
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
 from ansible_collections.modwsgi.fleet.plugins.module_utils._model import build_model, finish_groups
 from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import environ_flags as promised_flags
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import size_projects
+from rendering import LOADER, MANAGED, ROLES, ROOT, render, unquote, wsgi_vars
 
-ROOT = Path(__file__).resolve().parents[3]
-ROLES = ROOT / "roles"
 EXAMPLE = ROOT / "inventories" / "example" / "group_vars" / "wsgi_hosts.yml"
-MANAGED = "Ansible managed: modwsgi.fleet unit test sample"
 TYPOGRAPHIC_QUOTES = "\u201c\u201d\u2033\u2018\u2019\u201e\u00ab\u00bb"  # curly quotes, double prime, low-9 quote, guillemets
-LOADER = DataLoader()
 
 
 # --- Rendering ------------------------------------------------------------------
-
-
-def render(template: Path, variables: dict[str, Any]) -> str:
-    """Render ``template`` as ansible.builtin.template does (trim_blocks, no lstrip_blocks)."""
-    # The template's folder is the search path of its {% import %}s, as for the action.
-    templar = Templar(loader=LOADER, variables=dict(variables, ansible_managed=MANAGED)).copy_with_new_env(
-        searchpath=[str(template.parent)])
-    result = templar.template(
-        trust_as_template(template.read_text(encoding="utf-8")),
-        escape_backslashes=False,
-        overrides=dict(trim_blocks=True, lstrip_blocks=False, newline_sequence="\n"),
-    )
-    assert isinstance(result, str)
-    return result
 
 
 def apache_vars(os_family: str, **overrides: Any) -> dict[str, Any]:
@@ -64,11 +44,6 @@ def apache_vars(os_family: str, **overrides: Any) -> dict[str, Any]:
             variables.update(LOADER.load_from_file(str(path), trusted_as_template=True) or {})
     variables.update(overrides)
     return variables
-
-
-def wsgi_vars(os_family: str) -> dict[str, Any]:
-    """The wsgi role's OS vars (its paths and names on the host)."""
-    return LOADER.load_from_file(str(ROLES / "wsgi" / "vars" / ("%s.yml" % os_family)), trusted_as_template=True)
 
 
 def example_projects(names: Optional[list[str]] = None) -> list[dict[str, Any]]:
@@ -149,11 +124,6 @@ def parse(text: str) -> Block:
     if len(stack) != 1:
         raise ConfigSyntaxError("unclosed section(s): %s" % ", ".join(b.tag for b in stack[1:]))
     return stack[0]
-
-
-def unquote(value: str) -> str:
-    assert len(value) >= 2 and value[0] == value[-1] == '"', value
-    return value[1:-1]
 
 
 @pytest.mark.parametrize(
