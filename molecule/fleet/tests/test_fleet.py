@@ -16,6 +16,7 @@ the project that broke still answers there with its old code.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,6 +60,23 @@ def test_every_host_serves_both_projects():
             status, body = get(host, port, "/")
             assert status == 200, (name, port, body)
             assert json.loads(body)["user"] in ("api", "web")
+
+
+def test_the_fleet_is_reached_over_ssh_as_a_non_root_user_who_becomes_root_with_sudo():
+    """The converge went over SSH by key as `fleet`, and every change was made as root through sudo."""
+    for name, host in HOSTS.items():
+        ssh = host.check_output("journalctl -q -o cat -u ssh.service")
+        assert "Accepted publickey for fleet from " in ssh, name
+        assert "Accepted password" not in ssh and "for root" not in ssh, (name, ssh[-2000:])
+        # Ansible's become: `fleet` ran the modules' Python as root through sudo,
+        # pipelined (the module comes on stdin: no AnsiballZ file on the command line).
+        sudo = host.check_output("journalctl -q -o cat -t sudo")
+        assert re.search(r"fleet : PWD=\S+ ; USER=root ; COMMAND=/bin/sh -c 'echo BECOME-SUCCESS-\w+ ; "
+                         r"/usr/bin/python3[.0-9]*'", sudo), (name, sudo[-2000:])
+        # Keys only: the server refuses passwords and root.
+        config = host.check_output("sshd -T").splitlines()
+        assert "passwordauthentication no" in config, name
+        assert "permitrootlogin no" in config, name
 
 
 @pytest.mark.parametrize(("sizing", "message"), [
