@@ -362,6 +362,51 @@ def test_check_mode_on_a_converged_host_shows_no_change(host, tmp_path):
     assert [run.lstrip().split(":", 1)[0] for run in runs] == ["ok", "skipping"], runs
 
 
+def task_outcomes(output: str) -> dict[str, str]:
+    """Task name -> the first word of its first result line (ok, changed, skipping, ...) in a playbook's output."""
+    outcomes = {}
+    for block in output.split("TASK [")[1:]:
+        name, rest = block.split("]", 1)
+        lines = [line for line in rest.splitlines()[1:] if line.strip()]
+        outcomes.setdefault(name, lines[0].split(":", 1)[0] if lines else "")
+    return outcomes
+
+
+# What a run that changes nothing leaves to the one read of each role
+# (modwsgi.fleet.host_state): none of these tasks calls the host.
+SKIPPED_WHEN_NOTHING_CHANGES = [
+    "modwsgi.fleet.apache : Install the Apache and mod_wsgi packages (apt)",
+    "modwsgi.fleet.apache : Install the configuration check",
+    "modwsgi.fleet.apache : Create the directory for project configuration",
+    "modwsgi.fleet.apache : Write the listen ports",
+    "modwsgi.fleet.apache : Write the server-wide settings",
+    "modwsgi.fleet.apache : Disable the distribution's default site",
+    "modwsgi.fleet.apache : Install logrotate",
+    "modwsgi.fleet.apache : Write the logrotate file of Apache's logs",
+    "modwsgi.fleet.apache : Enable and start Apache",
+    "modwsgi.fleet.wsgi : Remove the front end of earlier releases",
+]
+
+
+def test_a_run_that_changes_nothing_skips_every_write(host, tmp_path):
+    """Each role reads the host once and compares with what it would write (rendered on the controller):
+    a template whose checksum differed from the host's file would show here as run, not skipped."""
+    if retired(host):
+        pytest.skip("checked once, on the host as converged from the inventory")
+    returncode, output = site(tmp_path, inventory_projects(host))
+    assert returncode == 0, output[-3000:]
+    assert recap_changed(output) == 0, output[-3000:]
+    outcomes = task_outcomes(output)
+    skipped = SKIPPED_WHEN_NOTHING_CHANGES + (
+        ["modwsgi.fleet.wsgi : Write the daemon groups and virtual hosts"] if isolation(host) == "shared" else [])
+    assert {name: outcomes.get(name) for name in skipped} == dict.fromkeys(skipped, "skipping")
+    assert outcomes["modwsgi.fleet.apache : Read what this role would change on the host"] == "ok"
+    # The MPM and module links are as wanted: their loops have no item at all.
+    for name in ("modwsgi.fleet.apache : Disable the MPMs not chosen",
+                 "modwsgi.fleet.apache : Enable the chosen MPM and mod_wsgi"):
+        assert outcomes.get(name) in ("skipping", ""), (name, outcomes.get(name))
+
+
 def test_check_mode_shows_the_diff_of_a_changed_project_and_changes_nothing(host, tmp_path):
     if retired(host):
         pytest.skip("checked once, on the host as converged from the inventory")
