@@ -23,8 +23,8 @@ description:
     create keeps its shell, home directory and groups. They are reported.
   - Refuses, before anything is created, C(root) and any existing user or group with id 0, and names
     that are not plain account names.
-author:
-  - modwsgi.fleet maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - modwsgi.fleet.module
 attributes:
   check_mode:
     support: full

@@ -21,18 +21,9 @@ description:
     built for, from the C(libpython) its Apache module links.
   - With O(instances_state), the Apache instances the role runs for each daemon group in
     isolation C(instance), which one is live and their ports.
-author:
-  - modwsgi.fleet maintainers (!UNKNOWN)
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show.
-  idempotent:
-    support: full
-    description: Reading changes nothing.
+extends_documentation_fragment:
+  - modwsgi.fleet.module
+  - modwsgi.fleet.module.reads_only
 options:
   mod_wsgi_module:
     description:

@@ -24,8 +24,8 @@ description:
     C(.modwsgi-fleet-packages), with the packages and pip arguments it was built with. A venv is
     reported in RV(stale_venvs) when that stamp is missing or says something else; the role runs
     pip only for those, then writes RV(stamps).
-author:
-  - modwsgi.fleet maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - modwsgi.fleet.module
 attributes:
   action:
     support: full

@@ -25,8 +25,8 @@ description:
   - Redirects are not followed; a 3xx answer shows that the application runs.
   - The module never fails because of an answer. It returns every project's last answer and lists
     the projects that fail (status 500 or more) and those that never answered; the caller decides.
-author:
-  - modwsgi.fleet maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - modwsgi.fleet.module
 attributes:
   check_mode:
     support: full

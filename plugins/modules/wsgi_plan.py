@@ -25,8 +25,8 @@ description:
     front of them, so that the result is the host's final render model (the role's templates only print it).
   - Everything the role will use is checked here, sizing metadata and the host's memory budget included, so
     that what this module accepts cannot fail later for a reason the inputs and the facts already told.
-author:
-  - modwsgi.fleet maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - modwsgi.fleet.module
 attributes:
   check_mode:
     support: full

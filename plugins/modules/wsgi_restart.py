@@ -24,8 +24,8 @@ description:
   - Optionally waits until a URL of the project answers again, and reports the old and new pids.
   - Use it when only a project's code or virtual environment changed; a changed Apache
     configuration needs a reload instead.
-author:
-  - modwsgi.fleet maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - modwsgi.fleet.module
 attributes:
   check_mode:
     support: full

@@ -27,8 +27,8 @@ description:
   - The model and its formulas are described in C(docs/sizing.md) of the
     collection; RV(explanation) shows the arithmetic for each project.
 version_added: 0.1.0
-author:
-  - modwsgi.fleet maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - modwsgi.fleet.module
 options:
   host:
     description:

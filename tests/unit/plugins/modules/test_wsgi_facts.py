@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ansible_collections.modwsgi.fleet.plugins.module_utils._model import build_model
+from ansible_collections.modwsgi.fleet.plugins.doc_fragments.module import ModuleDocFragment
 from ansible_collections.modwsgi.fleet.plugins.modules import wsgi_facts
 from ansible_collections.modwsgi.fleet.tests.unit.plugins.modules.harness import ExitJson, FailJson, run_main
 
@@ -131,7 +132,10 @@ def test_documentation_examples_and_return_parse_and_match_the_module(module_fil
     assert doc["options"]["mod_wsgi_module"]["required"] is True
     assert doc["options"]["version_command"]["required"] is True
     assert sorted(doc["options"]["host"]["suboptions"]) == ["cpus", "memory_mb"]
-    assert doc["attributes"]["check_mode"]["support"] == "full"
+    # check_mode, diff_mode and idempotent as every module that only reads (plugins/doc_fragments/module.py)
+    assert doc["extends_documentation_fragment"] == ["modwsgi.fleet.module", "modwsgi.fleet.module.reads_only"]
+    assert "attributes" not in doc and "author" not in doc
+    assert yaml.safe_load(ModuleDocFragment.READS_ONLY)["attributes"]["check_mode"]["support"] == "full"
     examples = yaml.safe_load(wsgi_facts.EXAMPLES)
     assert examples[0]["modwsgi.fleet.wsgi_facts"]["version_command"][0] == "dpkg-query"
     returned = yaml.safe_load(wsgi_facts.RETURN)
