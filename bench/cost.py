@@ -1,16 +1,22 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What a run of playbooks/site.yml costs per project and per host.
+"""What a run of playbooks/site.yml costs per project and per host, over SSH.
 
 For each project count (1, 10 and 50 by default) a fresh container host is
-started from the project's base image; Apache's packages are installed first
+started from the project's base image and reached as a fleet's hosts are
+(--transport ssh, the default): over SSH as a non-root user with sudo, by
+key, pipelining and ControlPersist on, `become: true` in the playbooks
+(molecule/common/ssh.yml sets the host up). --transport podman goes through
+podman exec instead, as the demo does. Apache's packages are installed first
 and timed on their own, so that the first converge measures the role's work;
-then site.yml runs twice: the first converge and a no-change rerun (which
-must report changed=0). With --isolation shared instance, each project count
-is measured in both isolations (wsgi_isolation), one after the other in the
-same run. A last measurement runs the no-change rerun over several hosts at
-once. Wall time, the tasks that ran and the remote module
-calls (loop items count one each) are taken from Ansible's JSON callback.
+then site.yml runs twice: the first converge and a no-change rerun (which must
+report changed=0). Just before the rerun the floor is measured on the same
+hosts: bench/floor.yml, fact gathering plus one ping, what any play costs.
+With --isolation shared instance, each project count is measured in both
+isolations (wsgi_isolation), one after the other in the same run. The last
+measurements run the same plays over several hosts at once (--hosts 3 10).
+Wall time, the tasks that ran and the remote module calls (loop items count
+one each), per task too, are taken from Ansible's JSON callback.
 
 Run it through bench/cost, which sets up the tool chain.
 """
@@ -31,12 +37,16 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-IMAGE = os.environ.get("MODWSGI_IMAGE", "localhost/modwsgi-fleet-debian:bookworm-2")
+IMAGE = os.environ.get("MODWSGI_IMAGE", "localhost/modwsgi-fleet-debian:bookworm-3")
 PACKAGES = "apache2,libapache2-mod-wsgi-py3"
 LOCAL_ACTIONS = {"ansible.builtin.set_fact", "ansible.builtin.debug", "ansible.builtin.assert",
                  "ansible.builtin.fail", "ansible.builtin.include_vars", "ansible.builtin.meta",
                  "ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "ansible.builtin.include_role",
-                 "set_fact", "debug", "assert", "fail", "include_vars", "meta"}
+                 "ansible.builtin.validate_argument_spec", "set_fact", "debug", "assert", "fail", "include_vars",
+                 "meta", "validate_argument_spec"}
+SSH_SETUP = ROOT / "molecule" / "common" / "ssh.yml"
+FLOOR = HERE / "floor.yml"
+SSH_USER = "fleet"
 
 
 def projects(count: int) -> list[dict[str, Any]]:
@@ -57,11 +67,16 @@ def sh(*argv: str, **kwargs: Any) -> subprocess.CompletedProcess:
     return subprocess.run(argv, check=True, text=True, **kwargs)
 
 
-def start(names: list[str]) -> None:
+def start(names: list[str]) -> dict[str, str]:
+    """Fresh container hosts; returns each one's address on podman's network."""
+    addresses = {}
     for name in names:
         subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
         sh("podman", "run", "-d", "--name", name, "--hostname", name, "--systemd=always", IMAGE, "/sbin/init",
            stdout=subprocess.DEVNULL)
+        addresses[name] = sh("podman", "inspect", "--format", "{{.NetworkSettings.IPAddress}}", name,
+                             capture_output=True).stdout.strip()
+    return addresses
 
 
 def remove(names: list[str]) -> None:
@@ -69,18 +84,64 @@ def remove(names: list[str]) -> None:
         subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
 
 
-def inventory(folder: Path, hosts: list[str], count: int, isolation: str = "shared") -> Path:
+def connection(transport: str, address: str, key: Path) -> dict[str, str]:
+    """The inventory variables that reach a host by this transport."""
+    if transport == "podman":
+        return {"ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"}
+    return {"ansible_connection": "ansible.builtin.ssh", "ansible_host": address, "ansible_user": SSH_USER,
+            "ansible_ssh_private_key_file": str(key), "ansible_python_interpreter": "/usr/bin/python3"}
+
+
+def ansible_env(work: Path, forks: int) -> dict[str, str]:
+    """Ansible's settings for every run: JSON output, forks, SSH as fleets use it.
+
+    Pipelining and ControlPersist, host keys learnt on first contact in this
+    run's own known_hosts and checked after (they only matter over SSH).
+    """
+    return dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORKS=str(forks),
+                ANSIBLE_PIPELINING="true", ANSIBLE_HOST_KEY_CHECKING="true",
+                ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=accept-new"
+                                 " -o UserKnownHostsFile=%s" % (work / "known_hosts"))
+
+
+def inventory(folder: Path, hosts: dict[str, dict[str, str]], count: int, isolation: str = "shared") -> Path:
+    """hosts: name -> connection variables."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "group_vars").mkdir(exist_ok=True)
-    inv = {"wsgi_hosts": {"hosts": {h: {"ansible_connection": "containers.podman.podman",
-                                        "ansible_python_interpreter": "/usr/bin/python3"} for h in hosts}}}
+    inv = {"wsgi_hosts": {"hosts": hosts}}
     (folder / "hosts.yml").write_text(json.dumps(inv, indent=1))
     (folder / "group_vars" / "wsgi_hosts.yml").write_text(
         json.dumps({"wsgi_projects": projects(count), "wsgi_isolation": isolation}, indent=1))
     return folder / "hosts.yml"
 
 
-def run_playbook(inv: Path, playbook: str = "playbooks/site.yml", idle: bool = False) -> dict[str, Any]:
+def count_calls(report: dict[str, Any]) -> dict[str, Any]:
+    """Tasks run, remote module calls and calls per task name, from the JSON callback's report.
+
+    Skipped tasks count nothing; loop items count one call each unless
+    skipped; tasks that run on the controller (set_fact, assert, the plan
+    delegated to localhost, ...) count as tasks, not calls.
+    """
+    tasks = 0
+    by_task: dict[str, int] = {}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for result in task["hosts"].values():
+                if result.get("skipped") and "results" not in result:
+                    continue
+                tasks += 1
+                if result.get("action") in LOCAL_ACTIONS or result.get("_ansible_delegated_vars"):
+                    continue
+                items = result.get("results")
+                calls = len([i for i in items if not i.get("skipped")]) if items is not None else 1
+                if calls:
+                    name = task["task"]["name"]
+                    by_task[name] = by_task.get(name, 0) + calls
+    return {"tasks": tasks, "remote_calls": sum(by_task.values()), "calls_by_task": by_task}
+
+
+def run_playbook(inv: Path, playbook: str = "playbooks/site.yml", idle: bool = False,
+                 env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a playbook with the JSON callback; wall time, tasks run, remote calls, changed.
 
     idle: run ansible-playbook, and so everything it starts (the modules it runs
@@ -88,9 +149,9 @@ def run_playbook(inv: Path, playbook: str = "playbooks/site.yml", idle: bool = F
     CPU only when no other task wants one. What the playbook makes the host's
     systemd start runs at normal priority.
     """
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    env = dict(env or os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
     t0 = time.monotonic()
-    argv = ["ansible-playbook", "-i", str(inv), playbook]
+    argv = ["ansible-playbook", "-i", str(inv), str(playbook)]
     proc = subprocess.run(["chrt", "--idle", "0", *argv] if idle else argv, cwd=ROOT, env=env, text=True,
                           capture_output=True, check=False)
     wall = time.monotonic() - t0
@@ -101,94 +162,142 @@ def run_playbook(inv: Path, playbook: str = "playbooks/site.yml", idle: bool = F
                  % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
     if proc.returncode != 0:
         failed = [(t["task"]["name"], h, r.get("msg")) for p in report["plays"] for t in p["tasks"]
-                  for h, r in t["hosts"].items() if r.get("failed")]
-        sys.exit("ansible-playbook failed (rc %d): %s" % (proc.returncode, failed))
-    tasks = calls = 0
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for result in task["hosts"].values():
-                if result.get("skipped") and "results" not in result:
-                    continue
-                tasks += 1
-                if result.get("action") in LOCAL_ACTIONS or result.get("_ansible_delegated_vars"):
-                    continue
-                items = result.get("results")
-                calls += len([i for i in items if not i.get("skipped")]) if items is not None else 1
+                  for h, r in t["hosts"].items() if r.get("failed") or r.get("unreachable")]
+        sys.exit("ansible-playbook %s failed (rc %d): %s" % (playbook, proc.returncode, failed))
     stats = report["stats"]
-    return {"wall_s": round(wall, 1), "tasks": tasks, "remote_calls": calls,
+    return {"wall_s": round(wall, 1), **count_calls(report),
             "changed": sum(s.get("changed", 0) for s in stats.values()), "hosts": len(stats)}
 
 
-def measure(names: list[str], projects_per_host: int, work: Path, isolation: str = "shared") -> dict[str, Any]:
-    """Fresh hosts with Apache's packages (timed apart), then a first converge and a no-change rerun."""
-    start(names)
+def measure(names: list[str], projects_per_host: int, work: Path, transport: str, forks: int,
+            isolation: str = "shared") -> dict[str, Any]:
+    """Fresh hosts set up for the transport, Apache's packages (timed apart), a first converge, the floor,
+    a no-change rerun."""
+    addresses = start(names)
     try:
-        inv = inventory(work / ("%dx%d-%s" % (len(names), projects_per_host, isolation)), names, projects_per_host,
-                        isolation)
+        env = ansible_env(work, forks)
+        key = work / "id_ed25519"
+        inv = inventory(work / ("%dx%d-%s" % (len(names), projects_per_host, isolation)),
+                        {name: connection(transport, addresses[name], key) for name in names},
+                        projects_per_host, isolation)
+        if transport == "ssh":
+            run_playbook(inv, str(SSH_SETUP), env=env)
         t0 = time.monotonic()
-        sh("ansible", "-i", str(inv), "all", "-m", "ansible.builtin.apt",
-           "-a", "name=%s update_cache=true" % PACKAGES, stdout=subprocess.DEVNULL, cwd=ROOT)
+        sh("ansible", "-i", str(inv), "all", "-b", "-m", "ansible.builtin.apt",
+           "-a", "name=%s update_cache=true" % PACKAGES, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
         packages = round(time.monotonic() - t0, 1)
-        first = run_playbook(inv)
-        rerun = run_playbook(inv)
+        first = run_playbook(inv, env=env)
+        floor = run_playbook(inv, str(FLOOR), env=env)
+        rerun = run_playbook(inv, env=env)
         if rerun["changed"]:
             sys.exit("the rerun with %d projects on %d hosts reported %d changes"
                      % (projects_per_host, len(names), rerun["changed"]))
-        print("hosts=%d projects/host=%d isolation=%s packages=%ss first=%s rerun=%s"
-              % (len(names), projects_per_host, isolation, packages, first, rerun), flush=True)
+        print("hosts=%d projects/host=%d isolation=%s packages=%ss first=%ss floor=%ss rerun=%ss (%d calls)"
+              % (len(names), projects_per_host, isolation, packages, first["wall_s"], floor["wall_s"],
+                 rerun["wall_s"], rerun["remote_calls"]), flush=True)
         return {"hosts": len(names), "projects_per_host": projects_per_host, "isolation": isolation,
-                "packages_s": packages, "first": first, "rerun": rerun}
+                "packages_s": packages, "first": first, "floor": floor, "rerun": rerun}
     finally:
         remove(names)
 
 
+def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return result["projects"] + result["hosts"]
+
+
+def one_host_rerun(result: dict[str, Any], projects_per_host: int) -> dict[str, Any] | None:
+    """The shared-isolation single-host row with this many projects (what a fleet row is compared with)."""
+    for row in result["projects"]:
+        if row["projects_per_host"] == projects_per_host and row["isolation"] == "shared":
+            return row
+    return None
+
+
+def verdicts(result: dict[str, Any], floor_ratio: float = 4.0, fleet_ratio: float = 1.5) -> list[str]:
+    """The issue's targets, each a line: every no-change rerun within floor_ratio x its floor; every fleet's
+    rerun within fleet_ratio x the single host's with as many projects (forks >= the hosts)."""
+    lines = []
+    for row in _rows(result):
+        ratio = row["rerun"]["wall_s"] / row["floor"]["wall_s"]
+        lines.append("- %s: no-change rerun %.1f s = %.2fx its floor (%.1f s), target <= %.1fx: %s"
+                     % (label(row), row["rerun"]["wall_s"], ratio, row["floor"]["wall_s"], floor_ratio,
+                        "PASS" if ratio <= floor_ratio else "FAIL"))
+    for row in result["hosts"]:
+        base = one_host_rerun(result, row["projects_per_host"])
+        if base is None:
+            continue
+        ratio = row["rerun"]["wall_s"] / base["rerun"]["wall_s"]
+        enough = int(result["forks"]) >= row["hosts"]
+        lines.append("- %s: no-change rerun %.2fx that of 1 host (%.1f s against %.1f s), forks %s, target <= %.1fx: %s"
+                     % (label(row), ratio, row["rerun"]["wall_s"], base["rerun"]["wall_s"], result["forks"],
+                        fleet_ratio, ("PASS" if ratio <= fleet_ratio else "FAIL") if enough
+                        else "not judged (fewer forks than hosts)"))
+    return lines
+
+
+def label(row: dict[str, Any]) -> str:
+    return "%d project%s, %d host%s%s" % (
+        row["projects_per_host"], "" if row["projects_per_host"] == 1 else "s", row["hosts"],
+        "" if row["hosts"] == 1 else "s",
+        ", isolation %s" % row["isolation"] if row.get("isolation", "shared") != "shared" else "")
+
+
 def table(result: dict[str, Any]) -> str:
     base = result["projects"][0]
+    how = {"ssh": "over SSH (non-root user, sudo, pipelining, ControlPersist)",
+           "podman": "through podman exec"}[result.get("transport", "podman")]
     lines = [
-        "Measured %s on %s (%s CPUs), one podman container host per run, forks %s."
-        % (result["date"], result["machine"], result["cpus"], result["forks"]),
+        "Measured %s on %s (%s CPUs), fresh podman container hosts reached %s, forks %s."
+        % (result["date"], result["machine"], result["cpus"], how, result["forks"]),
         "",
-        "| run | packages | first converge | tasks / remote calls | no-change rerun | tasks / remote calls |",
-        "|---|---|---|---|---|---|",
+        "| run | packages | first converge | tasks / remote calls | floor | no-change rerun | x floor "
+        "| tasks / remote calls |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for row in result["projects"]:
-        lines.append("| %d project%s, 1 host%s | %.0f s | %.0f s (%.2fx) | %d / %d | %.0f s (%.2fx) | %d / %d |" % (
-            row["projects_per_host"], "" if row["projects_per_host"] == 1 else "s",
-            ", isolation %s" % row["isolation"] if row.get("isolation", "shared") != "shared" else "", row["packages_s"],
+    for row in _rows(result):
+        lines.append("| %s | %.0f s | %.0f s (%.2fx) | %d / %d | %.1f s | %.1f s (%.2fx) | %.2fx | %d / %d |" % (
+            label(row), row["packages_s"],
             row["first"]["wall_s"], row["first"]["wall_s"] / base["first"]["wall_s"],
-            row["first"]["tasks"], row["first"]["remote_calls"],
+            row["first"]["tasks"], row["first"]["remote_calls"], row["floor"]["wall_s"],
             row["rerun"]["wall_s"], row["rerun"]["wall_s"] / base["rerun"]["wall_s"],
-            row["rerun"]["tasks"], row["rerun"]["remote_calls"]))
-    for row in result["hosts"]:
-        lines.append("| %d projects, %d hosts | - | %.0f s | %d / %d | %.0f s (%.2fx) | %d / %d |" % (
-            row["projects_per_host"], row["hosts"], row["first"]["wall_s"], row["first"]["tasks"],
-            row["first"]["remote_calls"], row["rerun"]["wall_s"], row["rerun"]["wall_s"] / base["rerun"]["wall_s"],
-            row["rerun"]["tasks"], row["rerun"]["remote_calls"]))
+            row["rerun"]["wall_s"] / row["floor"]["wall_s"], row["rerun"]["tasks"], row["rerun"]["remote_calls"]))
+    lines += ["", "(x): against the first row. floor: bench/floor.yml (facts + one ping) on the same hosts, "
+              "just before the rerun.", "", "Targets:", *verdicts(result)]
+    calls_row = one_host_rerun(result, 10) or base
+    lines += ["", "Remote calls of the no-change rerun, %s, by task (per host):" % label(calls_row), "",
+              "| task | calls |", "|---|---|"]
+    for name, calls in sorted(calls_row["rerun"]["calls_by_task"].items(), key=lambda kv: -kv[1]):
+        lines.append("| %s | %g |" % (name, calls / calls_row["hosts"]))
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--projects", type=int, nargs="+", default=[1, 10, 50])
-    parser.add_argument("--hosts", type=int, default=3, help="hosts of the fleet measurement (0: skip it)")
+    parser.add_argument("--hosts", type=int, nargs="*", default=[3, 10],
+                        help="host counts of the fleet measurements (none or 0: skip them)")
     parser.add_argument("--projects-per-host", type=int, default=10)
     parser.add_argument("--isolation", nargs="+", choices=["shared", "instance"], default=["shared"],
                         help="wsgi_isolation of the single-host runs (shared); each project count runs in each")
+    parser.add_argument("--transport", choices=["ssh", "podman"], default="ssh")
+    parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "cost.json")
     args = parser.parse_args()
-    forks = os.environ.get("ANSIBLE_FORKS", "5")
     result: dict[str, Any] = {
         "date": datetime.date.today().isoformat(),
         "machine": "%s, %s" % (platform.machine(), platform.platform(terse=True)),
-        "cpus": os.cpu_count(), "forks": forks, "image": IMAGE, "projects": [], "hosts": [],
+        "cpus": os.cpu_count(), "forks": args.forks, "transport": args.transport, "image": IMAGE,
+        "projects": [], "hosts": [],
     }
     with tempfile.TemporaryDirectory(prefix="modwsgi-cost-") as tmp:
+        work = Path(tmp)
         for count in args.projects:
             for isolation in args.isolation:
-                result["projects"].append(measure(["modwsgi-fleet-cost-1"], count, Path(tmp), isolation))
-        if args.hosts:
-            names = ["modwsgi-fleet-cost-%d" % i for i in range(1, args.hosts + 1)]
-            result["hosts"].append(measure(names, args.projects_per_host, Path(tmp)))
+                result["projects"].append(measure(["modwsgi-fleet-cost-1"], count, work, args.transport,
+                                                  args.forks, isolation))
+        for hosts in [count for count in args.hosts if count > 0]:
+            names = ["modwsgi-fleet-cost-%d" % i for i in range(1, hosts + 1)]
+            result["hosts"].append(measure(names, args.projects_per_host, work, args.transport, args.forks))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     text = table(result)
