@@ -172,7 +172,9 @@ unanswered:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.six.moves import http_client
 from ansible.module_utils.six.moves.urllib.error import HTTPError
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible.module_utils.urls import open_url
 from ansible_collections.modwsgi.fleet.plugins.module_utils._answers import (
     MAX_BODY,
@@ -205,11 +207,34 @@ def read_body(response):
             pass
 
 
+def plain_get(project, timeout):
+    """One GET of an http:// URL with the standard library's client.
+
+    open_url builds a TLS context for every request, even a plain one: about
+    20 ms of CPU each, a second for 50 projects on the host being checked. A
+    redirect is an answer, as with open_url's follow_redirects="none".
+    """
+    parts = urlsplit(project.url)
+    target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+    connection = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    try:
+        connection.request("GET", target, headers={"Host": project.host_header} if project.host_header else {})
+        response = connection.getresponse()
+        return Reply(status=response.status, body=read_body(response), charset=charset_of(response.msg))
+    finally:
+        connection.close()
+
+
 def make_fetch(validate_certs):
     """One GET of a project's URL: its status and body, or the connection error."""
 
     def fetch(project, timeout):
         headers = {"Host": project.host_header} if project.host_header else {}
+        if project.url.startswith("http://"):
+            try:
+                return plain_get(project, timeout)
+            except Exception as exc:  # pylint: disable=broad-except  # any failure to connect means: not yet
+                return Reply(error=describe_error(exc))
         try:
             response = open_url(project.url, method="GET", headers=headers, timeout=timeout,
                                 validate_certs=validate_certs, follow_redirects="none")
