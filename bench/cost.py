@@ -43,7 +43,7 @@ LOCAL_ACTIONS = {"ansible.builtin.set_fact", "ansible.builtin.debug", "ansible.b
                  "ansible.builtin.fail", "ansible.builtin.include_vars", "ansible.builtin.meta",
                  "ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "ansible.builtin.include_role",
                  "ansible.builtin.validate_argument_spec", "set_fact", "debug", "assert", "fail", "include_vars",
-                 "meta", "validate_argument_spec"}
+                 "meta", "validate_argument_spec", "modwsgi.fleet.wsgi_plan"}
 SSH_SETUP = ROOT / "molecule" / "common" / "ssh.yml"
 FLOOR = HERE / "floor.yml"
 SSH_USER = "fleet"

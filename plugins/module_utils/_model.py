@@ -155,3 +155,33 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
     if plan["front_end"]:
         plan["explanation"].append(plan["front_end"]["explanation"])
     return plan
+
+
+# The arguments of modwsgi.fleet.wsgi_plan, in AnsibleModule's argument_spec
+# form: the module and its action plugin (which plans on the controller, in
+# the worker process) validate against the same spec.
+PLAN_ARGUMENT_SPEC: dict[str, Any] = dict(
+    projects=dict(type="list", elements="raw", required=True),
+    base_dir=dict(type="str", default="/srv/wsgi"),
+    default_threads=dict(type="int", default=15),
+    reserved_ports=dict(type="list", elements="int", default=[]),
+    mod_wsgi_version=dict(type="str", default=""),
+    host_facts=dict(type="dict", default={}),
+    reserve_memory_mb=dict(type="int", default=1024),
+    front_end=dict(type="dict", options=dict(server_limit=dict(type="int", required=True),
+                                             threads_per_child=dict(type="int", required=True),
+                                             max_request_workers=dict(type="int", required=True))),
+    isolation=dict(type="str", default="shared", choices=["shared", "instance"]),
+    instance_port_base=dict(type="int", default=20000),
+)
+
+
+def plan_from_args(params: dict[str, Any]) -> dict[str, Any]:
+    """:func:`build_model` of wsgi_plan's validated arguments (raises PlanError)."""
+    facts = dict(params["host_facts"])
+    if params["mod_wsgi_version"]:
+        facts["mod_wsgi_version"] = params["mod_wsgi_version"]
+    return build_model(params["projects"], facts, base_dir=params["base_dir"],
+                       default_threads=params["default_threads"], reserved_ports=params["reserved_ports"],
+                       reserve_memory_mb=params["reserve_memory_mb"], front_end=params["front_end"],
+                       isolation=params["isolation"], instance_port_base=params["instance_port_base"])

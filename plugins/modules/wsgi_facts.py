@@ -75,7 +75,6 @@ EXAMPLES = r"""
   modwsgi.fleet.wsgi_plan:
     projects: "{{ wsgi_projects }}"
     host_facts: "{{ facts.host_facts }}"
-  delegate_to: localhost
 """
 
 RETURN = r"""

@@ -28,6 +28,11 @@ description:
 extends_documentation_fragment:
   - modwsgi.fleet.module
 attributes:
+  action:
+    support: full
+    description:
+      - An action plugin computes the plan on the controller, in the worker that runs the task, with no
+        connection to the host and no Python process of its own.
   check_mode:
     support: full
     description: The module only reads its arguments; it runs the same in check mode.
@@ -388,37 +393,14 @@ accounts:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.modwsgi.fleet.plugins.module_utils._model import build_model
+from ansible_collections.modwsgi.fleet.plugins.module_utils._model import PLAN_ARGUMENT_SPEC, plan_from_args
 from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            projects=dict(type="list", elements="raw", required=True),
-            base_dir=dict(type="str", default="/srv/wsgi"),
-            default_threads=dict(type="int", default=15),
-            reserved_ports=dict(type="list", elements="int", default=[]),
-            mod_wsgi_version=dict(type="str", default=""),
-            host_facts=dict(type="dict", default={}),
-            reserve_memory_mb=dict(type="int", default=1024),
-            front_end=dict(type="dict", options=dict(server_limit=dict(type="int", required=True),
-                                                     threads_per_child=dict(type="int", required=True),
-                                                     max_request_workers=dict(type="int", required=True))),
-            isolation=dict(type="str", default="shared", choices=["shared", "instance"]),
-            instance_port_base=dict(type="int", default=20000),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    facts = dict(params["host_facts"])
-    if params["mod_wsgi_version"]:
-        facts["mod_wsgi_version"] = params["mod_wsgi_version"]
+    module = AnsibleModule(argument_spec=PLAN_ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        model = build_model(params["projects"], facts, base_dir=params["base_dir"],
-                            default_threads=params["default_threads"], reserved_ports=params["reserved_ports"],
-                            reserve_memory_mb=params["reserve_memory_mb"], front_end=params["front_end"],
-                            isolation=params["isolation"], instance_port_base=params["instance_port_base"])
+        model = plan_from_args(module.params)
     except PlanError as exc:
         module.fail_json(msg="Invalid wsgi_projects: %s" % exc)
     for warning in model["sizing_warnings"]:
