@@ -28,6 +28,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -140,6 +141,19 @@ def count_calls(report: dict[str, Any]) -> dict[str, Any]:
     return {"tasks": tasks, "remote_calls": sum(by_task.values()), "calls_by_task": by_task}
 
 
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters (the first line of /proc/stat), in clock ticks."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        return [int(field) for field in handle.readline().split()[1:]]
+
+
+def busy_fraction(before: list[int], after: list[int]) -> float:
+    """Share of the machine's CPU time that was busy between two cpu_times() readings (idle and iowait apart)."""
+    spent = [b - a for a, b in zip(before, after)]
+    total = sum(spent[:8])  # user nice system idle iowait irq softirq steal (guest time is counted in user)
+    return round(1 - (spent[3] + spent[4]) / total, 3) if total else 0.0
+
+
 def run_playbook(inv: Path, playbook: str = "playbooks/site.yml", idle: bool = False,
                  env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a playbook with the JSON callback; wall time, tasks run, remote calls, changed.
@@ -150,11 +164,16 @@ def run_playbook(inv: Path, playbook: str = "playbooks/site.yml", idle: bool = F
     systemd start runs at normal priority.
     """
     env = dict(env or os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine = cpu_times()
     t0 = time.monotonic()
     argv = ["ansible-playbook", "-i", str(inv), str(playbook)]
     proc = subprocess.run(["chrt", "--idle", "0", *argv] if idle else argv, cwd=ROOT, env=env, text=True,
                           capture_output=True, check=False)
     wall = time.monotonic() - t0
+    busy = busy_fraction(machine, cpu_times())
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    controller_cpu = (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
     try:
         report = json.loads(proc.stdout)
     except ValueError:
@@ -165,7 +184,8 @@ def run_playbook(inv: Path, playbook: str = "playbooks/site.yml", idle: bool = F
                   for h, r in t["hosts"].items() if r.get("failed") or r.get("unreachable")]
         sys.exit("ansible-playbook %s failed (rc %d): %s" % (playbook, proc.returncode, failed))
     stats = report["stats"]
-    return {"wall_s": round(wall, 1), **count_calls(report),
+    return {"wall_s": round(wall, 1), "controller_cpu_s": round(controller_cpu, 1), "machine_busy": busy,
+            **count_calls(report),
             "changed": sum(s.get("changed", 0) for s in stats.values()), "hosts": len(stats)}
 
 
@@ -232,6 +252,10 @@ def verdicts(result: dict[str, Any], floor_ratio: float = 4.0, fleet_ratio: floa
                      % (label(row), ratio, row["rerun"]["wall_s"], base["rerun"]["wall_s"], result["forks"],
                         fleet_ratio, ("PASS" if ratio <= fleet_ratio else "FAIL") if enough
                         else "not judged (fewer forks than hosts)"))
+        if "controller_cpu_s" in row["rerun"]:
+            lines.append("  (controller CPU %.1f s against %.1f s; the machine's CPUs %.0f%% busy against %.0f%%)"
+                         % (row["rerun"]["controller_cpu_s"], base["rerun"]["controller_cpu_s"],
+                            100 * row["rerun"]["machine_busy"], 100 * base["rerun"]["machine_busy"]))
     return lines
 
 
@@ -251,18 +275,22 @@ def table(result: dict[str, Any]) -> str:
         % (result["date"], result["machine"], result["cpus"], how, result["forks"]),
         "",
         "| run | packages | first converge | tasks / remote calls | floor | no-change rerun | x floor "
-        "| tasks / remote calls |",
-        "|---|---|---|---|---|---|---|---|",
+        "| tasks / remote calls | rerun: controller CPU, CPUs busy |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in _rows(result):
-        lines.append("| %s | %.0f s | %.0f s (%.2fx) | %d / %d | %.1f s | %.1f s (%.2fx) | %.2fx | %d / %d |" % (
+        lines.append("| %s | %.0f s | %.0f s (%.2fx) | %d / %d | %.1f s | %.1f s (%.2fx) | %.2fx | %d / %d | %s |" % (
             label(row), row["packages_s"],
             row["first"]["wall_s"], row["first"]["wall_s"] / base["first"]["wall_s"],
             row["first"]["tasks"], row["first"]["remote_calls"], row["floor"]["wall_s"],
             row["rerun"]["wall_s"], row["rerun"]["wall_s"] / base["rerun"]["wall_s"],
-            row["rerun"]["wall_s"] / row["floor"]["wall_s"], row["rerun"]["tasks"], row["rerun"]["remote_calls"]))
+            row["rerun"]["wall_s"] / row["floor"]["wall_s"], row["rerun"]["tasks"], row["rerun"]["remote_calls"],
+            "%.1f s, %.0f%%" % (row["rerun"]["controller_cpu_s"], 100 * row["rerun"]["machine_busy"])
+            if "controller_cpu_s" in row["rerun"] else "-"))
     lines += ["", "(x): against the first row. floor: bench/floor.yml (facts + one ping) on the same hosts, "
-              "just before the rerun.", "", "Targets:", *verdicts(result)]
+              "just before the rerun. Controller CPU: user + system time of ansible-playbook and everything it "
+              "started (ssh clients included); CPUs busy: the whole machine's, containers included, from "
+              "/proc/stat.", "", "Targets:", *verdicts(result)]
     calls_row = one_host_rerun(result, 10) or base
     lines += ["", "Remote calls of the no-change rerun, %s, by task (per host):" % label(calls_row), "",
               "| task | calls |", "|---|---|"]

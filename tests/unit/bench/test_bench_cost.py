@@ -45,7 +45,8 @@ def test_count_calls_skips_skipped_local_and_delegated():
 
 
 def row(hosts: int, projects: int, floor: float, rerun: float, isolation: str = "shared") -> dict:
-    run = {"wall_s": rerun, "tasks": 40, "remote_calls": 20, "calls_by_task": {"Facts": hosts, "Files": 2 * hosts}}
+    run = {"wall_s": rerun, "tasks": 40, "remote_calls": 20, "calls_by_task": {"Facts": hosts, "Files": 2 * hosts},
+           "controller_cpu_s": 2.5 * hosts, "machine_busy": min(1.0, 0.5 * hosts)}
     return {"hosts": hosts, "projects_per_host": projects, "isolation": isolation, "packages_s": 20.0,
             "first": dict(run, wall_s=rerun * 3), "floor": {"wall_s": floor}, "rerun": run}
 
@@ -64,11 +65,13 @@ def test_verdicts_floor_and_fleet_ratios():
     # fleets against the single host with as many projects (12.5 s), not the first row
     assert "3 hosts: no-change rerun 1.20x that of 1 host (15.0 s against 12.5 s)" in lines[4]
     assert lines[4].endswith("PASS")
-    assert "1.60x" in lines[5] and lines[5].endswith("FAIL")
+    assert "1.60x" in lines[6] and lines[6].endswith("FAIL")
+    # each fleet line is followed by the CPU it took against one host's
+    assert lines[5] == "  (controller CPU 7.5 s against 2.5 s; the machine's CPUs 100% busy against 50%)"
 
 
 def test_verdicts_not_judged_with_fewer_forks_than_hosts():
-    lines = cost.verdicts(result(forks=5))
+    lines = [line for line in cost.verdicts(result(forks=5)) if line.startswith("- ")]
     assert lines[-1].endswith("not judged (fewer forks than hosts)")
     assert lines[-2].endswith("PASS")  # 3 hosts, 5 forks
 
@@ -76,8 +79,8 @@ def test_verdicts_not_judged_with_fewer_forks_than_hosts():
 def test_table_lists_calls_by_task_per_host_of_the_ten_project_row():
     text = cost.table(result())
     assert "reached over SSH" in text
-    assert "| 10 projects, 10 hosts | 20 s | 60 s (2.22x) | 40 / 20 | 6.0 s | 20.0 s (2.22x) | 3.33x | 40 / 20 |" \
-        in text
+    assert "| 10 projects, 10 hosts | 20 s | 60 s (2.22x) | 40 / 20 | 6.0 s | 20.0 s (2.22x) | 3.33x | 40 / 20 " \
+        "| 25.0 s, 100% |" in text
     assert "no-change rerun, 10 projects, 1 host, by task" in text
     assert text.index("| Files | 2 |") < text.index("| Facts | 1 |")
 
@@ -88,3 +91,11 @@ def test_connection_by_transport():
     assert (ssh["ansible_host"], ssh["ansible_user"], ssh["ansible_ssh_private_key_file"]) == \
         ("10.88.0.5", cost.SSH_USER, "/k/id")
     assert cost.connection("podman", "10.88.0.5", Path("/k/id"))["ansible_connection"] == "containers.podman.podman"
+
+
+def test_busy_fraction_leaves_idle_and_iowait_out():
+    before = [100, 0, 50, 800, 50, 0, 0, 0, 0, 0]
+    after = [400, 0, 150, 1000, 100, 0, 0, 0, 0, 0]
+    # spent: user 300, system 100, idle 200, iowait 50 of 650
+    assert cost.busy_fraction(before, after) == round(1 - 250 / 650, 3)
+    assert cost.busy_fraction(before, before) == 0.0
