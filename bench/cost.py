@@ -94,12 +94,12 @@ def connection(transport: str, address: str, key: Path) -> dict[str, str]:
 
 
 def ansible_env(work: Path, forks: int) -> dict[str, str]:
-    """Ansible's settings for every run: JSON output, forks, SSH as fleets use it.
+    """Ansible's settings for every run: forks, SSH as fleets use it.
 
     Pipelining and ControlPersist, host keys learnt on first contact in this
     run's own known_hosts and checked after (they only matter over SSH).
     """
-    return dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORKS=str(forks),
+    return dict(os.environ, ANSIBLE_FORKS=str(forks),
                 ANSIBLE_PIPELINING="true", ANSIBLE_HOST_KEY_CHECKING="true",
                 ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=accept-new"
                                  " -o UserKnownHostsFile=%s" % (work / "known_hosts"))
@@ -158,8 +158,8 @@ def run_playbook(inv: Path, playbook: str = "playbooks/site.yml", idle: bool = F
                  env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a playbook with the JSON callback; wall time, tasks run, remote calls, changed.
 
-    idle: run ansible-playbook, and so everything it starts (the modules it runs
-    in the container through podman exec included), under SCHED_IDLE: it gets a
+    idle: run ansible-playbook, and so everything it starts (the ssh or podman
+    clients that run its modules on the host included), under SCHED_IDLE: it gets a
     CPU only when no other task wants one. What the playbook makes the host's
     systemd start runs at normal priority.
     """

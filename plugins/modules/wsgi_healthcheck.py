@@ -207,7 +207,7 @@ def read_body(response):
             pass
 
 
-def plain_get(project, timeout):
+def plain_get(project, timeout, headers):
     """One GET of an http:// URL with the standard library's client.
 
     open_url builds a TLS context for every request, even a plain one: about
@@ -218,7 +218,7 @@ def plain_get(project, timeout):
     target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
     connection = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     try:
-        connection.request("GET", target, headers={"Host": project.host_header} if project.host_header else {})
+        connection.request("GET", target, headers=headers)
         response = connection.getresponse()
         return Reply(status=response.status, body=read_body(response), charset=charset_of(response.msg))
     finally:
@@ -232,7 +232,7 @@ def make_fetch(validate_certs):
         headers = {"Host": project.host_header} if project.host_header else {}
         if project.url.startswith("http://"):
             try:
-                return plain_get(project, timeout)
+                return plain_get(project, timeout, headers)
             except Exception as exc:  # pylint: disable=broad-except  # any failure to connect means: not yet
                 return Reply(error=describe_error(exc))
         try:
