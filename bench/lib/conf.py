@@ -22,7 +22,7 @@ from pathlib import Path
 
 import jinja2
 
-from lib.env import MODULES, ROLE_TEMPLATES, _model
+from lib.env import MODULES, REPO, ROLE_TEMPLATES, _model
 from lib.model import Config
 
 # mod_wsgi writes "(wsgi:<group>)" over argv[0] ("/usr/sbin/apache2", 17
@@ -50,6 +50,10 @@ Mutex file:{root} default
 LoadModule mpm_event_module {modules}/mod_mpm_event.so
 LoadModule authz_core_module {modules}/mod_authz_core.so
 LoadModule wsgi_module {modules}/mod_wsgi.so
+# What the role's virtual hosts use to name each project and log it (Debian
+# builds mod_log_config in): SetEnv, and the "combined" format of its logs.
+LoadModule env_module {modules}/mod_env.so
+LogFormat "%h %l %u %t \\"%r\\" %>s %O \\"%{{Referer}}i\\" \\"%{{User-Agent}}i\\"" combined
 
 # Front end sized far above any daemon capacity in the grid (8 x 16 = 128)
 # and the wrk connections (at most 128): all 256 worker threads start at once
@@ -158,10 +162,28 @@ def render_template(path: Path, variables: dict) -> str:
     return env.from_string(path.read_text(encoding="utf-8")).render(**variables)
 
 
+def log_vars(log_dir: Path) -> dict:
+    """The role's log settings (vars/Debian.yml, vars/main.yml) with the projects' logs in ``log_dir``.
+
+    The piped logger is the role's own file, run from this repository; ``log_dir``
+    must hold a folder per project before Apache starts (as the role makes them).
+    """
+    splitter = REPO / "roles" / "wsgi" / "files" / "modwsgi-fleet-logsplit"
+    return {
+        "__wsgi_log_dir": str(log_dir),
+        "__wsgi_logsplit_command": f"/usr/bin/python3 -I -u {splitter} {log_dir}",
+        "__wsgi_main_error_log": str(log_dir / "error.log"),
+        "__wsgi_other_access_log": str(log_dir / "other_access.log"),
+        # SERVER defines "combined", not Debian's vhost_combined.
+        "__wsgi_other_access_format": "combined",
+    }
+
+
 def render_role_template(plan: dict, template: Path | None = None) -> str:
     """wsgi.conf.j2 rendered for a render model, as ansible.builtin.template renders it."""
     path = template or ROLE_TEMPLATES / "wsgi.conf.j2"
-    return render_template(path, {"ansible_managed": MANAGED, "__wsgi_plan": plan})
+    return render_template(path, {"ansible_managed": MANAGED, "__wsgi_plan": plan,
+                                  **log_vars(Path("/var/log/apache2/modwsgi-fleet"))})
 
 
 def daemon_line(root: Path, config: Config, user: str | None = None, group: str | None = None,

@@ -53,10 +53,14 @@ def load(servers: list[Httpd], port: int, config: Config, profile: Profile, chun
     return numbers
 
 
+def log_lines(path: Path) -> int:
+    """Lines of an error log that tell of an error (or come from a daemon)."""
+    return len([line for line in read(str(path)).splitlines() if "[wsgi:" in line or "error" in line])
+
+
 def error_log_lines(httpd: Httpd) -> int:
-    """Lines of a server's error log that tell of an error (or come from a daemon)."""
-    errors = read(str(httpd.root / "error.log"))
-    return len([line for line in errors.splitlines() if "[wsgi:" in line or "error" in line])
+    """Lines of a server's own error log that tell of an error (or come from a daemon)."""
+    return log_lines(httpd.root / "error.log")
 
 
 def measure(base: Path, name: str, config: Config, profile: Profile, chunk: int, args, port: int) -> dict:

@@ -130,6 +130,17 @@ def site(tmp_path: Path, projects: list[dict[str, Any]], *options: str) -> tuple
     return playbook(tmp_path, "site.yml", {"wsgi_projects": projects}, *options)
 
 
+def restart_report(output: str, group: str) -> dict[str, list[Any]]:
+    """What the restart entry point printed for GROUP: old and new pids, when each old one was signalled, its drain."""
+    (shown,) = [line for line in output.splitlines() if '"msg": "%s: ' % group in line]
+    match = re.search(r'"msg": "%s: ([0-9,]+) -> ([0-9,]+); SIGUSR1 at ([0-9.,]+) \(epoch s\), drained in ([0-9.,]+) s"'
+                      % re.escape(group), shown)
+    assert match, shown
+    old, new, signalled, drained = (part.split(",") for part in match.groups())
+    return {"old_pids": [int(p) for p in old], "new_pids": [int(p) for p in new],
+            "signalled_at": [float(t) for t in signalled], "drained_s": [float(t) for t in drained]}
+
+
 def recap_changed(output: str) -> int:
     return int(re.search(r"modwsgi-fleet-\w+\s+: ok=\d+\s+changed=(\d+)", output).group(1))
 

@@ -23,7 +23,7 @@ from ansible_collections.modwsgi.fleet.plugins.module_utils._instances import (
     plan_instances,
     retired_instances,
 )
-from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan
+from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan, final_options
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import (
     DEFAULT_RESERVE_MB,
     Host,
@@ -77,18 +77,23 @@ def _size(plan: dict[str, Any], host: Host, reserve_memory_mb: int) -> Optional[
 
 
 def finish_groups(plan: dict[str, Any], sized: dict[str, dict[str, Any]]) -> None:
-    """Give each group of ``plan`` its final numbers and flags, and each project what it is promised.
+    """Give each group of ``plan`` its final numbers, options and flags, and each project what it is promised.
 
     ``sized`` maps group names to wsgi_sizing's ``projects`` entries (or any
-    mapping with ``processes``, ``processes_explicit`` and ``threads``); the
-    other groups keep what their projects set. Changes ``plan`` in place.
+    mapping with ``processes``, ``processes_explicit`` and ``threads``, and
+    optionally ``queue_timeout``, ``request_timeout``, ``listen_backlog``); the
+    other groups keep what their projects set. Each group's ``options`` become
+    the production defaults with the sized values, the host's
+    ``daemon_options`` and its own over them (``_plan.final_options``), and
+    ``option_sources`` tells which decided each. Changes ``plan`` in place.
     """
     for group in plan["groups"]:
-        if group["name"] in sized:
-            size = sized[group["name"]]
+        size = sized.get(group["name"])
+        if size is not None:
             group["processes_explicit"] = bool(size["processes_explicit"])
             group["processes"] = size["processes"] if size["processes_explicit"] else None
             group["threads"] = size["threads"]
+        group["options"], group["option_sources"] = final_options(group["options"], plan["daemon_options"], size)
         group.update(environ_flags(group["processes"], group["threads"]))
         group["capacity"] = (group["processes"] or 1) * group["threads"]
     flags = {g["name"]: {k: g[k] for k in ("multithread", "multiprocess", "mode")} for g in plan["groups"]}
@@ -114,7 +119,7 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
                 default_threads: int = 15, reserved_ports: Optional[list[int]] = None,
                 reserve_memory_mb: int = DEFAULT_RESERVE_MB,
                 front_end: Optional[dict[str, int]] = None, isolation: str = "shared",
-                instance_port_base: int = 20000) -> dict[str, Any]:
+                instance_port_base: int = 20000, daemon_options: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Check every input and return the host's render model (raises PlanError).
 
     ``facts`` are ``_facts.host_facts``'s. Without ``cpus`` and ``memory_mb``
@@ -126,13 +131,16 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
     Apache instances (``_instances.plan_instances``; ``facts["instances"]`` is
     the host's state file) and ``retired_instances`` lists those of groups
     that are gone; with shared, every instance the host still has.
+    ``daemon_options`` (wsgi_daemon_options) override the production defaults
+    of every group, below each project's own ``options``.
     """
     facts = {} if facts is None else facts
     if not isinstance(facts, dict):
         raise PlanError("host facts: must be a mapping, got %r" % (facts,))
     host = _facts_host(facts) if ("cpus" in facts or "memory_mb" in facts) else None
     plan = build_plan(raw_projects, base_dir=base_dir, default_threads=default_threads,
-                      reserved_ports=reserved_ports, mod_wsgi_version=facts.get("mod_wsgi_version") or None).to_dict()
+                      reserved_ports=reserved_ports, mod_wsgi_version=facts.get("mod_wsgi_version") or None,
+                      daemon_options=daemon_options).to_dict()
     _check_metadata(plan)
     sizing = _size(plan, host, reserve_memory_mb) if host is not None else None
 
@@ -173,6 +181,7 @@ PLAN_ARGUMENT_SPEC: dict[str, Any] = dict(
                                              max_request_workers=dict(type="int", required=True))),
     isolation=dict(type="str", default="shared", choices=["shared", "instance"]),
     instance_port_base=dict(type="int", default=20000),
+    daemon_options=dict(type="dict", default={}),
 )
 
 
@@ -184,4 +193,5 @@ def plan_from_args(params: dict[str, Any]) -> dict[str, Any]:
     return build_model(params["projects"], facts, base_dir=params["base_dir"],
                        default_threads=params["default_threads"], reserved_ports=params["reserved_ports"],
                        reserve_memory_mb=params["reserve_memory_mb"], front_end=params["front_end"],
-                       isolation=params["isolation"], instance_port_base=params["instance_port_base"])
+                       isolation=params["isolation"], instance_port_base=params["instance_port_base"],
+                       daemon_options=params["daemon_options"])

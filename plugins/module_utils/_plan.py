@@ -74,13 +74,73 @@ OWN_FIELD_OPTIONS = {
     "python-path": "python_path",
 }
 
+# What every WSGIDaemonProcess line carries unless the host
+# (wsgi_daemon_options), the group's sizing or the project's `options` say
+# otherwise: mod_wsgi's recommended starting set (the one mod_wsgi-express
+# writes), each with the reason it is on. mod_wsgi leaves most of these off,
+# so that a hung request or a stuck backlog is never recovered from.
+PRODUCTION_DEFAULTS: dict[str, tuple[Any, str]] = {
+    "lang": ("C.UTF-8", "Python's file system and I/O encoding is UTF-8, whatever Apache's own environment says "
+                        "(Debian's envvars sets LANG=C); C.UTF-8 needs no locale package on Debian or EL 9"),
+    "locale": ("C.UTF-8", "the same for the C library (LC_ALL) of the daemon"),
+    "queue-timeout": (45, "a request that waited this long for a free thread is answered 504 when a thread "
+                          "takes it, not run for a client that has likely left (sized: 100 times a request's mean "
+                          "time, 5-45 s)"),
+    "request-timeout": (60, "a request running this long restarts the daemon process: a hung request cannot "
+                            "hold a thread for ever (with several threads mod_wsgi 4.9-5.0 compare their mean "
+                            "running time; sized: 250 times a request's mean time, 60-600 s)"),
+    "socket-timeout": (60, "how long Apache and the daemon wait on each other's socket (else Apache's Timeout, "
+                           "300 s)"),
+    "connect-timeout": (15, "how long Apache tries to reach a daemon whose backlog is full before it answers 503"),
+    "listen-backlog": (100, "connections that wait for a free thread in the kernel (sized: what the group drains "
+                            "within queue-timeout)"),
+    "startup-timeout": (15, "a process whose app failed to load and that gets no request this long is restarted, "
+                            "so that a half-imported framework (Django) loads afresh"),
+    "deadlock-timeout": (60, "a process whose Python interpreter lock was held this long (a C extension stuck) is "
+                             "restarted (mod_wsgi: 300 s)"),
+    "graceful-timeout": (15, "a restart (wsgi_restart's SIGUSR1, or maximum-requests) lets the requests in flight "
+                             "finish for up to this long, new ones still accepted; without it mod_wsgi waits for "
+                             "them without end, so one hung request stops the restart"),
+    "shutdown-timeout": (5, "then a process that is stopping gets this long before it is killed"),
+}
+# What wsgi_sizing computes, where a group is sized: option -> its field in the sizing.
+SIZED_OPTIONS = {"queue-timeout": "queue_timeout", "request-timeout": "request_timeout",
+                 "listen-backlog": "listen_backlog"}
+
+
+def final_options(own: dict[str, Any], host: dict[str, Any],
+                  sized: Optional[dict[str, Any]] = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """A group's WSGIDaemonProcess options and where each comes from.
+
+    Later sources win: ``default`` (PRODUCTION_DEFAULTS), ``sized`` (the
+    group's wsgi_sizing answer, for SIZED_OPTIONS), ``host``
+    (wsgi_daemon_options), ``project`` (the project's own ``options``). What a
+    user writes wins over what is computed. Both mappings are sorted by option.
+    """
+    options = {key: value for key, (value, _why) in PRODUCTION_DEFAULTS.items()}
+    sources = dict.fromkeys(options, "default")
+    layers: list[tuple[str, dict[str, Any]]] = [
+        ("sized", {key: sized[name] for key, name in SIZED_OPTIONS.items() if sized and name in sized}),
+        ("host", host),
+        ("project", own),
+    ]
+    for source, values in layers:
+        for key, value in values.items():
+            options[key] = value
+            sources[key] = source
+    return dict(sorted(options.items())), dict(sorted(sources.items()))
+
+
 PROJECT_KEYS = frozenset(
     """
     name state mode script source port path server_name user group
     python_home python_path pip_packages processes threads options daemon
-    application_group pass_authorization sizing tls_certificate tls_key
+    application_group pass_authorization sizing tls_certificate tls_key static
     """.split()
 )
+# What each entry of a project's `static` may give.
+STATIC_KEYS = frozenset("path directory max_age".split())
+MAX_STATIC_AGE = 365 * 24 * 3600
 # Metadata a project may give for modwsgi.fleet.wsgi_sizing; the values are
 # checked there, the keys here.
 SIZING_KEYS = frozenset("thread_safe cpu_ms wait_ms rss_mb peak_rps weight".split())
@@ -100,7 +160,10 @@ class PlanError(ValueError):
     """Bad input: the message names the project and the field."""
 
 
-def _fail(project: str, fieldname: str, why: str) -> PlanError:
+def _fail(project: Optional[str], fieldname: str, why: str) -> PlanError:
+    """The error of one field: of a project, or (project None) of a host-wide variable such as wsgi_daemon_options."""
+    if project is None:
+        return PlanError("%s: %s" % (fieldname, why))
     return PlanError("project %r: field %r: %s" % (project, fieldname, why))
 
 
@@ -177,6 +240,8 @@ class Plan:
     vhosts: list[dict[str, Any]]
     listen: list[int]
     embedded: bool
+    # wsgi_daemon_options, checked: the host's own values over PRODUCTION_DEFAULTS.
+    daemon_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def venvs(self) -> list[dict[str, Any]]:
@@ -199,11 +264,15 @@ class Plan:
             "vhosts": self.vhosts,
             "listen": self.listen,
             "embedded": self.embedded,
+            "daemon_options": dict(sorted(self.daemon_options.items())),
             "venvs": self.venvs,
             # For wsgi_files: the scripts copied from the controller, and those already on the host.
             "files": [{"project": p["name"], "src": p["source"], "dest": p["script"], "group": p["group"] or "root"}
                       for p in self.projects if p["source"]],
             "scripts": [{"project": p["name"], "path": p["script"]} for p in self.projects if not p["source"]],
+            # For wsgi_files: the static folders to create where missing (their files come from elsewhere).
+            "static_dirs": [{"project": e["project"], "path": e["directory"]}
+                            for p in self.projects for e in p["static"]],
             "sizing": [r for r in (g.sizing_request() for g in self.groups) if r is not None],
             "unsized_capacity": sum((g.processes or 1) * g.threads for g in self.groups if g.sizing is None),
             "accounts": [{"user": user, "group": group} for user, group in sorted({(g.user, g.group) for g in self.groups})],
@@ -231,14 +300,14 @@ def _bool(project: str, name: str, value: Any) -> bool:
     raise _fail(project, name, "must be true or false, got %r" % (value,))
 
 
-def _str(project: str, name: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
+def _str(project: Optional[str], name: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
     # fullmatch: "$" would let a trailing newline through.
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise _fail(project, name, "must be %s, got %r" % (what, value))
     return value
 
 
-def _fs_path(project: str, name: str, value: Any) -> str:
+def _fs_path(project: Optional[str], name: str, value: Any) -> str:
     value = _str(project, name, value, FS_PATH_RE,
                  "an absolute path of letters, digits and _ . + @ - (no spaces or quotes)")
     parts = value.split("/")[1:]
@@ -247,15 +316,15 @@ def _fs_path(project: str, name: str, value: Any) -> str:
     return value
 
 
-def _url_path(project: str, value: Any) -> str:
-    value = _str(project, "path", value, URL_PATH_RE,
+def _url_path(project: str, value: Any, fieldname: str = "path") -> str:
+    value = _str(project, fieldname, value, URL_PATH_RE,
                  "a URL path such as / or /api/v1 (letters, digits, _ . ~ -; no trailing slash)")
     if any(part in (".", "..") for part in value.split("/")[1:]):
-        raise _fail(project, "path", "must not contain '.' or '..' segments, got %r" % value)
+        raise _fail(project, fieldname, "must not contain '.' or '..' segments, got %r" % value)
     return value
 
 
-def _account(project: str, name: str, value: Any) -> str:
+def _account(project: Optional[str], name: str, value: Any) -> str:
     value = _str(project, name, value, ACCOUNT_RE, "a system account name such as 'keystone'")
     if value == "root":
         raise _fail(project, name, "must not be root: daemons run unprivileged")
@@ -274,7 +343,7 @@ def _version_text(version: tuple[int, ...]) -> str:
     return ".".join(str(part) for part in version)
 
 
-def _option_value(project: str, where: str, kind: str, val: Any) -> Any:
+def _option_value(project: Optional[str], where: str, kind: str, val: Any) -> Any:
     """One option's value, checked for its kind; returned as it is rendered."""
     if kind in (SECONDS, COUNT):
         if isinstance(val, bool) or not isinstance(val, int):
@@ -318,14 +387,16 @@ def _option_value(project: str, where: str, kind: str, val: Any) -> Any:
     raise _fail(project, where, "must be On or Off, got %r" % (val,))
 
 
-def _options(project: str, value: Any, mod_wsgi: Optional[tuple[int, ...]]) -> dict[str, Any]:
+def _options(project: Optional[str], value: Any, mod_wsgi: Optional[tuple[int, ...]],
+             fieldname: str = "options") -> dict[str, Any]:
+    """A mapping of WSGIDaemonProcess options, each checked for its kind and the host's mod_wsgi."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise _fail(project, "options", "must be a mapping of WSGIDaemonProcess options, got %r" % (value,))
+        raise _fail(project, fieldname, "must be a mapping of WSGIDaemonProcess options, got %r" % (value,))
     checked: dict[str, Any] = {}
     for key, val in value.items():
-        where = "options.%s" % key
+        where = "%s.%s" % (fieldname, key)
         if not isinstance(key, str) or key not in DAEMON_OPTIONS:
             if isinstance(key, str) and key in OWN_FIELD_OPTIONS:
                 raise _fail(project, where, "is written from the project's field %r; set that instead"
@@ -360,6 +431,34 @@ def _tls(project: str, certificate: Any, key: Any) -> Optional[dict[str, str]]:
         raise _fail(project, missing, "give both tls_certificate and tls_key (paths on the host), or neither")
     return {"certificate": _fs_path(project, "tls_certificate", certificate),
             "key": _fs_path(project, "tls_key", key)}
+
+
+def _static(project: str, value: Any) -> list[dict[str, Any]]:
+    """The project's static mounts: URL path -> directory on the host, served by Apache itself."""
+    entries = []
+    for index, entry in enumerate(_string_list(project, "static", value)):
+        where = "static[%d]" % index
+        if not isinstance(entry, dict):
+            raise _fail(project, where, "must be a mapping of path, directory and optionally max_age, got %r"
+                        % (entry,))
+        for key in entry:
+            if key not in STATIC_KEYS:
+                raise _fail(project, "%s.%s" % (where, key), "unknown field (known: %s)" % ", ".join(sorted(STATIC_KEYS)))
+        for key in ("path", "directory"):
+            if key not in entry:
+                raise _fail(project, "%s.%s" % (where, key), "is required")
+        path = _url_path(project, entry["path"], "%s.path" % where)
+        if path == "/":
+            raise _fail(project, "%s.path" % where, "must not be /: the project itself is served there or below; "
+                        "give the URL prefix of its static files, such as /static")
+        max_age = entry.get("max_age")
+        entries.append({
+            "project": project,
+            "path": path,
+            "directory": _fs_path(project, "%s.directory" % where, entry["directory"]),
+            "max_age": None if max_age is None else _int(project, "%s.max_age" % where, max_age, 0, MAX_STATIC_AGE),
+        })
+    return entries
 
 
 def _string_list(project: str, name: str, value: Any) -> list[Any]:
@@ -458,6 +557,7 @@ def normalize_project(raw: Any, index: int, base_dir: str,
         "pass_authorization": _bool(name, "pass_authorization", raw.get("pass_authorization", False)),
         "sizing": _sizing(name, raw.get("sizing")),
         "tls": _tls(name, raw.get("tls_certificate"), raw.get("tls_key")),
+        "static": _static(name, raw.get("static")),
     }
     # How the role asks the project on the host itself (wsgi_healthcheck, wsgi_restart).
     project["probe"] = {
@@ -602,12 +702,70 @@ def _group_owner(name: str, members: list[dict[str, Any]], present: dict[str, di
                 "set daemon: %s on project %r" % (name, name, named["daemon"], name, name, name))
 
 
+def _under(path: str, prefix: str) -> bool:
+    """Whether URL path ``path`` is ``prefix`` or below it."""
+    return prefix == "/" or path == prefix or path.startswith(prefix + "/")
+
+
+def _static_mounts(projects: list[dict[str, Any]], vhosts: dict[tuple[int, str], list[Mount]],
+                   routes: dict[tuple[int, str, str], str]) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    """Each virtual host's static mounts, checked against its projects' paths and the host's code.
+
+    A static path may lie below its own project's path or a project mounted at
+    "/" (as Django's /static beside an app at /), never below another
+    project's path nor above any project's path: Apache serves an Alias before
+    any WSGIScriptAlias, so that project would lose those URLs. A static
+    directory must hold no project's script or venv, which Apache would then
+    serve as files.
+    """
+    private = [(p["name"], posixpath.dirname(p["script"])) for p in projects]
+    private += [(p["name"], p["python_home"]) for p in projects if p["python_home"]]
+    found: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for project in projects:
+        vhost_key = (project["port"], project["server_name"] or "")
+        for index, entry in enumerate(project["static"]):
+            where = "static[%d]" % index
+            key = vhost_key + (entry["path"],)
+            on = "port %d%s" % (key[0], " server_name %s" % key[1] if key[1] else "")
+            if key in routes:
+                raise _fail(project["name"], where + ".path", "%s path %s is already served by project %r"
+                            % (on, key[2], routes[key]))
+            routes[key] = project["name"]
+            hidden = [m for m in vhosts.get(vhost_key, []) if _under(m.path, entry["path"])]
+            if hidden:
+                raise _fail(project["name"], where + ".path", "%s path %s holds path %s of project %r, which would "
+                            "lose those URLs to these static files" % (on, entry["path"], hidden[0].path,
+                                                                       hidden[0].project))
+            below = [m for m in vhosts.get(vhost_key, []) if _under(entry["path"], m.path)]
+            owner = max(below, key=lambda m: len(m.path)) if below else None
+            if owner is not None and owner.project != project["name"] and owner.path != "/":
+                raise _fail(project["name"], where + ".path", "%s path %s is below path %s of project %r, which would "
+                            "lose those URLs to these static files" % (on, entry["path"], owner.path, owner.project))
+            directory = entry["directory"]
+            for name, held in private:
+                if held == directory or held.startswith(directory + "/"):
+                    raise _fail(project["name"], where + ".directory", "%s holds the code or venv of project %r "
+                                "(%s), which Apache would then serve as files" % (directory, name, held))
+            found.setdefault(vhost_key, []).append(dict(entry))
+    # The cache header is set by URL (<Location>): one without max_age below
+    # one with it would inherit its header, so it unsets it.
+    for entries in found.values():
+        cached = [e["path"] for e in entries if e["max_age"] is not None]
+        for entry in entries:
+            below_cached = any(_under(entry["path"], path) and entry["path"] != path for path in cached)
+            entry["cache_header"] = ("set" if entry["max_age"] is not None else "unset" if below_cached else None)
+    return found
+
+
 def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: int = 15,
-               reserved_ports: Optional[list[int]] = None, mod_wsgi_version: Optional[str] = None) -> Plan:
+               reserved_ports: Optional[list[int]] = None, mod_wsgi_version: Optional[str] = None,
+               daemon_options: Any = None) -> Plan:
     """Check every project, then lay out daemon groups, vhosts and ports.
 
     ``mod_wsgi_version`` is the host's (e.g. '4.9.4-1+b2'); options newer than it
     are refused. Empty: not installed yet, so only the values are checked.
+    ``daemon_options`` (wsgi_daemon_options) are the host's own daemon options
+    over PRODUCTION_DEFAULTS, checked like a project's ``options``.
     """
     mod_wsgi = parse_version(mod_wsgi_version) if mod_wsgi_version else None
     if mod_wsgi_version and mod_wsgi is None:
@@ -619,6 +777,7 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
     if not isinstance(base_dir, str) or not FS_PATH_RE.fullmatch(base_dir) or ".." in base_dir.split("/"):
         raise PlanError("wsgi_base_dir: must be an absolute path, got %r" % (base_dir,))
     reserved = set(reserved_ports or [])
+    host_options = _options(None, daemon_options, mod_wsgi, "wsgi_daemon_options")
 
     seen: dict[str, int] = {}
     says_daemon: set[str] = set()  # the projects that give `daemon` themselves
@@ -682,6 +841,8 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
             pass_authorization=project["pass_authorization"],
         ))
 
+    statics = _static_mounts(projects, vhosts, routes)
+
     vhost_list = []
     for (port, server_name), mounts in sorted(vhosts.items()):
         # Aliases match first come, first served: longer paths first. <Location>
@@ -692,6 +853,8 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
             "server_name": server_name or None,
             "tls": tls_of_vhost[(port, server_name)][0],
             "mounts": [dict(m.__dict__, script_dir=m.script_dir) for m in ordered],
+            # Alias matches first come, first served too: longer paths first.
+            "static": sorted(statics.get((port, server_name), []), key=lambda e: (-len(e["path"]), e["path"])),
         })
 
     return Plan(
@@ -701,4 +864,5 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
         vhosts=vhost_list,
         listen=sorted({p["port"] for p in projects} - reserved),
         embedded=any(p["mode"] == "embedded" for p in projects),
+        daemon_options=host_options,
     )

@@ -10,19 +10,23 @@ Apache's own ``argv[0]``, so a long group name is cut to the length of the
 binary's path (``/usr/sbin/apache2``: 17 characters, 11 of them for the name);
 such a cut name is only trusted together with the account the group runs as.
 
-SIGUSR1 asks a daemon process for a graceful restart: it stops taking new
-requests, finishes the ones it has (within ``eviction-timeout`` or
-``graceful-timeout``, else ``shutdown-timeout``), exits, and Apache's parent
-starts a fresh one on the same listener socket. Requests that arrive meanwhile
-wait in the socket's backlog or go to the group's other processes, so none is
-refused. Restarting one process at a time keeps the others serving.
+SIGUSR1 asks a daemon process for a graceful restart. With requests in
+flight it goes on serving, new requests too, until it is idle or
+``eviction-timeout`` (else ``graceful-timeout``) has passed; then it stops
+taking requests, gives the ones it has ``shutdown-timeout`` to finish, exits,
+and Apache's parent starts a fresh one on the same listener socket. With
+neither timeout set, mod_wsgi 4.9 and 5.0 wait for the requests in flight
+without end, so one hung request holds the restart: the role's production
+defaults set ``graceful-timeout``. Requests that arrive meanwhile wait in the
+socket's backlog or go to the group's other processes, so none is refused.
+Restarting one process at a time keeps the others serving.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 __metaclass__ = type  # pylint: disable=invalid-name
@@ -100,6 +104,10 @@ class Restart:
     group: str
     old_pids: list[int]
     new_pids: list[int]
+    # Per old pid, in order: when it was signalled (the clock's time), and the
+    # seconds until its successor ran (how long it drained).
+    signalled_at: list[float] = field(default_factory=list)
+    drained_s: list[float] = field(default_factory=list)
 
 
 def restart_group(
@@ -121,12 +129,16 @@ def restart_group(
         raise RestartError("daemon group %r has no running process under Apache (is display-name=%%{GROUP} "
                            "set and Apache running?)" % group)
     wanted = len(old)
+    signalled_at: list[float] = []
+    drained_s: list[float] = []
     for pid in old:
         signal_pid(pid)
-        deadline = clock() + timeout
+        signalled_at.append(clock())
+        deadline = signalled_at[-1] + timeout
         while True:
             current = find()
             if pid not in current and len(current) >= wanted:
+                drained_s.append(round(clock() - signalled_at[-1], 3))
                 break
             if clock() > deadline:
                 raise RestartError("daemon group %r: process %d did not make way for a new one within %g s "
@@ -135,4 +147,4 @@ def restart_group(
     new = find()
     if set(new) & set(old):
         raise RestartError("daemon group %r: processes %s were not restarted" % (group, sorted(set(new) & set(old))))
-    return Restart(group=group, old_pids=old, new_pids=new)
+    return Restart(group=group, old_pids=old, new_pids=new, signalled_at=signalled_at, drained_s=drained_s)

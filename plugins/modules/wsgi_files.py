@@ -91,6 +91,22 @@ options:
         description: Absolute path of the script.
         type: path
         required: true
+  directories:
+    description:
+      - Folders to create where missing, empty, with owner root and mode C(0755) (a project's static
+        files, which something else fills). A folder that exists is left as it is.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      project:
+        description: The project the folder belongs to, for messages.
+        type: str
+        required: true
+      path:
+        description: Absolute path of the folder on the host.
+        type: path
+        required: true
   venvs:
     description: Virtual environments whose stamp is compared with what they should be built with.
     type: list
@@ -178,6 +194,17 @@ def attributes(module, path, owner, group, mode):
     return module.load_file_common_arguments(dict(owner=owner, group=group, mode=mode), path=path)
 
 
+def make_dirs(path):
+    """Create the folder and its missing parents, each with mode 0755 whatever the umask."""
+    missing = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for folder in reversed(missing):
+        os.mkdir(folder)
+        os.chmod(folder, 0o755)
+
+
 def ensure_dir(module, path, group):
     """Create the folder if it is missing, then set owner root, the group and 0755; True when changed."""
     changed = False
@@ -187,7 +214,7 @@ def ensure_dir(module, path, group):
         changed = True
         if module.check_mode:
             return True
-        os.makedirs(path, 0o755)  # its parents too, as ansible.builtin.file did before this module
+        make_dirs(path)  # its parents too, as ansible.builtin.file did before this module
     return module.set_fs_attributes_if_different(attributes(module, path, "root", group, "0755"), changed)
 
 
@@ -239,6 +266,10 @@ def main():
                 project=dict(type="str", required=True),
                 path=dict(type="path", required=True),
             )),
+            directories=dict(type="list", elements="dict", default=[], options=dict(
+                project=dict(type="str", required=True),
+                path=dict(type="path", required=True),
+            )),
             venvs=dict(type="list", elements="dict", default=[], options=dict(
                 python_home=dict(type="path", required=True),
                 packages=dict(type="list", elements="str", required=True),
@@ -282,6 +313,19 @@ def main():
                 changed_projects.append(entry["project"])
         if diff:
             diffs.append(diff)
+
+    for entry in module.params["directories"]:
+        path = entry["path"]
+        if not os.path.isabs(path):
+            module.fail_json(msg="project '%s': directories[].path: %r is not an absolute path" % (entry["project"], path))
+        if not os.path.lexists(path):
+            changed = True
+            if not module.check_mode:
+                make_dirs(path)
+                module.set_fs_attributes_if_different(attributes(module, path, "root", "root", "0755"), True)
+        elif not os.path.isdir(path):
+            module.fail_json(msg="project '%s': directories[].path: %s exists and is not a directory"
+                             % (entry["project"], path))
 
     def read_stamp(python_home):
         text = read(stamp_path(python_home))

@@ -121,6 +121,17 @@ options:
         keeps them for as long as it exists (the host's C(instances) fact records them).
     type: int
     default: 20000
+  daemon_options:
+    description:
+      - C(WSGIDaemonProcess) options for every daemon group (the role's C(wsgi_daemon_options)), checked like
+        a project's C(options); errors name C(daemon_options.<option>) as C(wsgi_daemon_options.<option>).
+      - Each group's RV(groups[].options) are the production defaults (C(lang), C(locale), C(queue-timeout),
+        C(request-timeout), C(socket-timeout), C(connect-timeout), C(listen-backlog), C(startup-timeout),
+        C(deadlock-timeout), C(graceful-timeout), C(shutdown-timeout)), then the sized C(queue-timeout),
+        C(request-timeout) and C(listen-backlog) of a sized group, then these, then the project's own
+        C(options).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -190,6 +201,12 @@ scripts:
   type: list
   elements: dict
   sample: [{"project": keystone, "path": /usr/bin/keystone-wsgi-public}]
+static_dirs:
+  description: The folders of the projects' C(static) mounts, which O(modwsgi.fleet.wsgi_files#module:directories) creates where missing.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"project": horizon, "path": /srv/wsgi/horizon/static}]
 absent:
   description: Names of the projects whose C(state) is C(absent).
   returned: success
@@ -228,7 +245,12 @@ groups:
       type: list
       elements: str
     options:
-      description: Further C(WSGIDaemonProcess) options.
+      description: Every further C(WSGIDaemonProcess) option of the group, by name, with its value.
+      type: dict
+    option_sources:
+      description:
+        - For each of RV(groups[].options), what decided its value - C(default) (the production defaults),
+          C(sized), C(host) (O(daemon_options)) or C(project) (the project's C(options)).
       type: dict
     projects:
       description: Names of the projects served by the group.
@@ -267,7 +289,13 @@ groups:
       threads: 15
       python_home: null
       python_path: []
-      options: {}
+      options: {connect-timeout: 15, deadlock-timeout: 60, graceful-timeout: 15, lang: C.UTF-8,
+                listen-backlog: 100, locale: C.UTF-8, queue-timeout: 45, request-timeout: 60,
+                shutdown-timeout: 5, socket-timeout: 60, startup-timeout: 15}
+      option_sources: {connect-timeout: default, deadlock-timeout: default, graceful-timeout: default,
+                       lang: default, listen-backlog: default, locale: default, queue-timeout: default,
+                       request-timeout: default, shutdown-timeout: default, socket-timeout: default,
+                       startup-timeout: default}
       projects: [project1, project2]
       sized: false
       multithread: true
@@ -293,6 +321,14 @@ vhosts:
           C(application_group) and C(pass_authorization).
       type: list
       elements: dict
+    static:
+      description:
+        - The projects' static mounts on it, longest path first (the order C(Alias) needs), each with
+          C(project), C(path), C(directory), C(max_age) (null for no cache header) and C(cache_header),
+          which is C(set) with C(max_age), C(unset) for a path without it below one with it (which would inherit
+          its header), else null.
+      type: list
+      elements: dict
   sample:
     - port: 80
       server_name: null
@@ -315,6 +351,11 @@ embedded:
   returned: success
   type: bool
   sample: false
+daemon_options:
+  description: O(daemon_options) as checked, which every group's RV(groups[].options) carry unless sized or set by the project.
+  returned: success
+  type: dict
+  sample: {request-timeout: 30}
 venvs:
   description: Virtual environments to build, each with the pip requirements of the projects that use it.
   returned: success

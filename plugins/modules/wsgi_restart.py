@@ -16,9 +16,11 @@ description:
   - Finds the daemon processes of one C(WSGIDaemonProcess) group by their display name
     (V((wsgi:GROUP\)), written by C(display-name=%{GROUP})) among the children of Apache's
     parent process, and sends each in turn mod_wsgi's graceful restart signal (C(SIGUSR1)).
-  - Each process finishes the requests it has before it exits (within the group's
-    C(eviction-timeout) or C(graceful-timeout), else C(shutdown-timeout)); Apache starts a fresh
-    one on the same socket. The next process is only signalled once the last one's successor
+  - Each process goes on serving until its requests in flight have finished, for at most the
+    group's C(eviction-timeout) or C(graceful-timeout) (then C(shutdown-timeout)), and exits; Apache
+    starts a fresh one on the same socket. With neither timeout set mod_wsgi waits for the requests
+    without end, which is why the wsgi role's production defaults set C(graceful-timeout=15).
+    The next process is only signalled once the last one's successor
     runs, so the group keeps serving. Other groups, Apache's own processes and its
     configuration are not touched.
   - Optionally waits until a URL of the project answers again, and reports the old and new pids.
@@ -110,6 +112,20 @@ new_pids:
   type: list
   elements: int
   sample: [2250, 2263]
+signalled_at:
+  description: When each of RV(old_pids) was sent SIGUSR1, in seconds since the epoch (the host's clock).
+  returned: success, not in check mode
+  type: list
+  elements: float
+  sample: [1765000000.125, 1765000002.342]
+drained_s:
+  description:
+    - Seconds each of RV(old_pids) took from its signal until its successor ran, its requests in flight
+      drained (at most C(graceful-timeout) or C(eviction-timeout), then C(shutdown-timeout)).
+  returned: success, not in check mode
+  type: list
+  elements: float
+  sample: [2.107, 0.113]
 status:
   description: HTTP status of O(url) once it answered.
   returned: when O(url) is given and not in check mode
@@ -206,7 +222,8 @@ def main():
     extra = {}
     if module.params["url"]:
         extra["status"] = wait_for_url(module, time.time() + module.params["timeout"])
-    module.exit_json(changed=True, group=group, old_pids=result.old_pids, new_pids=result.new_pids, **extra)
+    module.exit_json(changed=True, group=group, old_pids=result.old_pids, new_pids=result.new_pids,
+                     signalled_at=result.signalled_at, drained_s=result.drained_s, **extra)
 
 
 if __name__ == "__main__":

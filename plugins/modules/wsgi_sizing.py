@@ -295,20 +295,22 @@ projects:
       sample: 240
     queue_timeout:
       description:
-        - Recommended C(queue-timeout) in seconds, 100 mean request times, from 5 to 45.
+        - Recommended C(queue-timeout) in seconds, 100 mean request times, from 5 to 45; the wsgi role
+          writes it on the group's line.
       returned: success
       type: int
       sample: 5
     request_timeout:
       description:
-        - Recommended C(request-timeout) in seconds, 250 mean request times, from 60 to 600.
+        - Recommended C(request-timeout) in seconds, 250 mean request times, from 60 to 600; the wsgi role
+          writes it on the group's line.
       returned: success
       type: int
       sample: 60
     listen_backlog:
       description:
         - Recommended C(listen-backlog), the requests the group serves at full
-          capacity within the queue timeout, from 100 to 4096.
+          capacity within the queue timeout, from 100 to 4096; the wsgi role writes it on the group's line.
       returned: success
       type: int
       sample: 1250

@@ -32,6 +32,8 @@ EXPECTED = {
     "keystone": ("/", 5000, True, True, "keystone", 2),  # processes=2 threads=25
     "nova-api": ("/", 8774, False, True, "nova-api", 5),  # processes=5 threads=1
     "placement": ("/", 8778, True, True, "placement", 2),  # Flask, processes=2 threads=4
+    # (d) production timeouts, tight: processes=1 threads=1
+    "reports": ("/", 8092, False, True, "reports", 1),
 }
 SIZED = "glance"
 LEGACY = ("/", 9090, True, False, "legacy", 1)
@@ -76,7 +78,9 @@ def test_rendered_config_has_no_seed_mistakes(host):
         vhosts = re.findall(r"<VirtualHost 127\.0\.0\.1:(\d+)>(.*?)</VirtualHost>", daemon_config(host), re.S)
         assert len(vhosts) == len(live_instances(host))
     for port, body in vhosts:
-        locations = re.findall(r'<Location "([^"]+)">', body)
+        # A mount's <Location> names its daemon group; a static path's holds its cache header only.
+        locations = [path for path, section in re.findall(r'<Location "([^"]+)">(.*?)</Location>', body, re.S)
+                     if "WSGIProcessGroup" in section]
         aliases = re.findall(r"WSGIScriptAlias (\S+) ", body)
         assert len(locations) == len(set(locations)), "port %s repeats a <Location>: %s" % (port, locations)
         assert sorted(locations) == sorted(aliases), "port %s: each alias has its own <Location>" % port
@@ -281,7 +285,9 @@ def test_logrotate_under_load_rotates_the_logs_and_restarts_nothing(host):
     not in the live one, and Apache goes on writing the live one), and no Apache
     was reloaded: the same children of the main Apache, the same daemons.
     """
-    logs = ["/var/log/apache2/error.log", "/var/log/apache2/other_vhosts_access.log"] + [
+    projects = "/var/log/apache2/modwsgi-fleet"
+    logs = ["/var/log/apache2/error.log", "/var/log/apache2/other_vhosts_access.log",
+            projects + "/keystone/access.log", projects + "/keystone/error.log"] + [
         "/var/log/apache2-%s/error.log" % name for name in sorted(live_instances(host).values())]
     mark = "logrotate-check-%d" % time.time_ns()
     for log in logs:
@@ -296,8 +302,9 @@ def test_logrotate_under_load_rotates_the_logs_and_restarts_nothing(host):
     for log in logs:
         assert mark in host.file(log + ".1").content_string, log
         assert mark not in host.file(log).content_string, log
-    # Requests after the rotation are logged in the live file.
-    assert "GET " in host.file("/var/log/apache2/other_vhosts_access.log").content_string
+    # Requests after the rotation are logged in the live files, each project's in its own.
+    for name in EXPECTED:
+        assert "GET " in host.file("%s/%s/access.log" % (projects, name)).content_string, name
 
 
 # Bad input: the play fails before anything on the host changes, naming the
@@ -386,6 +393,9 @@ WRITES = [
     "modwsgi.fleet.apache : Install logrotate",
     "modwsgi.fleet.apache : Write the logrotate file of Apache's logs",
     "modwsgi.fleet.apache : Enable and start Apache",
+    "modwsgi.fleet.wsgi : Enable mod_headers for the cache headers of static files",
+    "modwsgi.fleet.wsgi : Create the folders of the piped logger and of each new project's logs",
+    "modwsgi.fleet.wsgi : Put the piped logger of the projects' error lines in place",
     "modwsgi.fleet.wsgi : Write the daemon groups and virtual hosts",
     "modwsgi.fleet.wsgi : Remove the front end of earlier releases",
 ]

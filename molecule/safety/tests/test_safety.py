@@ -25,6 +25,7 @@ from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
     host_state,
     inventory_projects,
     playbook,
+    restart_report,
     site,
 )
 
@@ -235,9 +236,7 @@ def restart_with_the_module(host, name):
 def restart_with_the_playbook(host, name, tmp_path):
     returncode, output = playbook(tmp_path, "restart.yml", {"wsgi_restart_projects": [name]})
     assert returncode == 0, output[-3000:]
-    (shown,) = [line for line in output.splitlines() if '"msg": "%s: ' % name in line]
-    old, new = shown.split('"msg": "%s: ' % name)[1].rstrip('",').split(" -> ")
-    return {"old_pids": [int(p) for p in old.split(",")], "new_pids": [int(p) for p in new.split(",")]}
+    return restart_report(output, name)
 
 
 @pytest.mark.parametrize("name,how", [("beta", "module"), ("inventory-service", "module"), ("alpha", "playbook")])

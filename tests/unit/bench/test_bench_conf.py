@@ -15,14 +15,14 @@ from lib.model import Config
 ROOT = Path("/tmp/wsgibench.k2_x9q/cpu-bound-grid-2x4-sweep")
 TEMPLATE = REPO / "roles" / "wsgi" / "templates" / "wsgi.conf.j2"
 
-EXPLICIT = (
-    "WSGIDaemonProcess bench processes=2 threads=4 user=www-data group=www-data display-name=%{GROUP}"
-    " home=/tmp/wsgibench.k2_x9q/cpu-bound-grid-2x4-sweep listen-backlog=1024"
+# The role's production defaults come with the line, sorted with the bench's own options.
+OPTIONS = (
+    " connect-timeout=15 deadlock-timeout=60 graceful-timeout=15 home=/tmp/wsgibench.k2_x9q/cpu-bound-grid-2x4-sweep"
+    " lang=C.UTF-8 listen-backlog=1024 locale=C.UTF-8 queue-timeout=45 request-timeout=60 shutdown-timeout=5"
+    " socket-timeout=60 startup-timeout=15"
 )
-OMITTED = (
-    "WSGIDaemonProcess bench threads=16 user=www-data group=www-data display-name=%{GROUP}"
-    " home=/tmp/wsgibench.k2_x9q/cpu-bound-grid-2x4-sweep listen-backlog=1024"
-)
+EXPLICIT = "WSGIDaemonProcess bench processes=2 threads=4 user=www-data group=www-data display-name=%{GROUP}" + OPTIONS
+OMITTED = "WSGIDaemonProcess bench threads=16 user=www-data group=www-data display-name=%{GROUP}" + OPTIONS
 
 
 def test_role_template_is_there() -> None:
@@ -50,7 +50,8 @@ def test_plan_of_the_run() -> None:
     assert group["name"] == "bench"
     assert group["processes"] is None and group["processes_explicit"] is False
     assert group["threads"] == 8
-    assert group["options"] == {"home": str(ROOT), "listen-backlog": 1024}
+    assert {k: group["options"][k] for k in ("home", "listen-backlog")} == {"home": str(ROOT), "listen-backlog": 1024}
+    assert group["option_sources"]["home"] == group["option_sources"]["listen-backlog"] == "project"
     assert (group["user"], group["group"]) == ("www-data", "www-data")
     # What the role's render model adds: one process with 8 threads.
     assert (group["multithread"], group["multiprocess"]) == (True, False)

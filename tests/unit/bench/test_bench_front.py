@@ -41,7 +41,9 @@ def test_backend_is_the_groups_instance_alone_on_loopback() -> None:
     assert directives(backend, "<VirtualHost") == [f"127.0.0.1:{BACKEND}>"]
     assert directives(backend, "ServerRoot") == [f'"{root}"']
     assert directives(backend, "PidFile") == [f'"{root}/apache2.pid"']
-    assert directives(backend, "ErrorLog") == [f'"{root}/error.log"']
+    # The role's piped logger: the project's lines in RUN/logs/bench/, the instance's own in its folder.
+    (error_log,) = directives(backend, "ErrorLog")
+    assert error_log.startswith('"|/usr/bin/python3 -I -u ') and error_log.endswith(f' {RUN}/logs {root}/error.log"')
     assert directives(backend, "DefaultRuntimeDir") == [f'"{root}"']
     assert directives(backend, "WSGISocketPrefix") == [f"{root}/wsgi"]
     assert directives(backend, "WSGITrustedProxies") == ["127.0.0.1"]
@@ -115,10 +117,15 @@ def test_servers_of_a_run_start_backend_first_in_folders_of_their_own() -> None:
     assert (backend.name, backend.port, backend.daemons) == ("wsgi-bench-blue", BACKEND, 4)
     assert (public.name, public.port, public.daemons) == ("front", PORT, 0)
     for server in (shared, backend, public):
-        # Every file the server writes is in its own folder.
+        # Every file the server writes is in its own folder, but the projects' logs (the run's logs/).
         for name in ("ServerRoot", "PidFile", "ErrorLog", "DefaultRuntimeDir", "WSGISocketPrefix"):
-            (value,) = directives(server.text, name)
-            assert value.strip('"').startswith(f"{server.root}/") or value.strip('"') == str(server.root)
+            for value in directives(server.text, name):
+                value = value.strip('"')
+                if value.startswith("|"):  # the role's piped logger: PROJECTS_DIR FALLBACK
+                    projects_dir, fallback = value.split()[-2:]
+                    assert projects_dir == str(RUN / "logs")
+                    value = fallback
+                assert value.startswith((f"{server.root}/", f"{RUN}/logs/")) or value == str(server.root), (name, value)
     with pytest.raises(ValueError):
         front.servers("instance", RUN, CONFIG, PORT, None)
 
@@ -161,10 +168,10 @@ def test_the_stand_in_filters_render_what_ansible_renders() -> None:
     model = _model.build_model(raw, reserved_ports=[PORT], isolation="instance", instance_port_base=BACKEND)
     cases = [
         ("front.conf.j2", {"__wsgi_plan": model, "__wsgi_instance_groups": model["groups"],
-                           "__wsgi_instance_backends": f"{RUN}/front/backends"}),
+                           "__wsgi_instance_backends": f"{RUN}/front/backends", **conf.log_vars(RUN / "logs")}),
         ("instance_backends.j2", {"__wsgi_instance_groups": model["groups"],
                                   "__wsgi_live_after": {g["name"]: "blue" for g in model["groups"]}}),
-        ("wsgi.conf.j2", {"__wsgi_plan": model}),
+        ("wsgi.conf.j2", {"__wsgi_plan": model, **conf.log_vars(RUN / "logs")}),
         ("instance.conf.j2", {
             "__wsgi_group": model["groups"][0], "__wsgi_color": "blue",
             "__wsgi_instance_conf_prefix": f"{RUN}/", "__wsgi_instance_server_root": "",
@@ -172,7 +179,7 @@ def test_the_stand_in_filters_render_what_ansible_renders() -> None:
             "__wsgi_instance_log_prefix": f"{RUN}/", "__wsgi_instance_extra_modules": [],
             "__wsgi_instance_socket_suffix": "", "__wsgi_apache_user": "www-data",
             "__wsgi_apache_group": "www-data", "__wsgi_apache_modules_dir": MODULES,
-            "__wsgi_mod_wsgi_module": f"{MODULES}/mod_wsgi.so",
+            "__wsgi_mod_wsgi_module": f"{MODULES}/mod_wsgi.so", **conf.log_vars(RUN / "logs"),
         }),
     ]
     for name, variables in cases:

@@ -31,8 +31,12 @@ def render(template: Path, variables: dict[str, Any]) -> str:
 
 
 def wsgi_vars(os_family: str) -> dict[str, Any]:
-    """The wsgi role's OS vars (its paths and names on the host), templates resolved on use."""
-    return LOADER.load_from_file(str(ROLES / "wsgi" / "vars" / ("%s.yml" % os_family)), trusted_as_template=True)
+    """The wsgi role's vars, then its OS vars over them (its paths and names on the host), templates resolved on use."""
+    variables: dict[str, Any] = {}
+    for name in ("main", os_family):
+        variables.update(LOADER.load_from_file(str(ROLES / "wsgi" / "vars" / ("%s.yml" % name)),
+                                               trusted_as_template=True) or {})
+    return variables
 
 
 def unquote(value: str) -> str:

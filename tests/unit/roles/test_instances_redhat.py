@@ -147,6 +147,7 @@ def test_rhel_instance_loads_rhels_module_files(group: str, color: str) -> None:
         "systemd_module": "/usr/lib64/httpd/modules/mod_systemd.so",
         "mpm_event_module": "/usr/lib64/httpd/modules/mod_mpm_event.so",
         "authz_core_module": "/usr/lib64/httpd/modules/mod_authz_core.so",
+        "env_module": "/usr/lib64/httpd/modules/mod_env.so",
         # python3-mod_wsgi's module, the one the facts read the Python of.
         "wsgi_module": "/usr/lib64/httpd/modules/mod_wsgi_python3.so",
     }
@@ -176,10 +177,14 @@ def test_rhel_instance_lives_where_httpd_at_service_expects_it(group: str, color
 def test_instance_error_log_is_a_file_the_apache_role_rotates(os_family: str, group: str, color: str) -> None:
     name = GROUPS[group]["instance"]["names"][color]
     (error_log,) = values(render_instance(os_family, group, color), "ErrorLog")
+    # The role's piped logger: PROJECTS_DIR FALLBACK, the instance's own lines in the fallback.
+    projects_dir, fallback = unquote(error_log).split()[-2:]
     wanted = {"Debian": "/var/log/apache2-%s/error.log", "RedHat": "/var/log/httpd/%s/error.log"}[os_family] % name
-    assert unquote(error_log) == wanted
+    assert unquote(error_log).startswith("|/usr/bin/python3 -I -u ") and fallback == wanted
+    assert projects_dir == {"Debian": "/var/log/apache2/modwsgi-fleet", "RedHat": "/var/log/httpd/modwsgi-fleet"}[os_family]
     globs = apache_log_globs(os_family)
-    assert any(fnmatch.fnmatch(wanted, pattern) for pattern in globs), globs
+    for path in (wanted, "%s/%s/error.log" % (projects_dir, group)):
+        assert any(fnmatch.fnmatch(path, pattern) for pattern in globs), (path, globs)
 
 
 @pytest.mark.parametrize("group, color", INSTANCES)

@@ -74,7 +74,7 @@ def as_model(plan: dict[str, Any], sizes: Optional[dict[str, Any]] = None) -> di
 
 
 def render_wsgi(plan: dict[str, Any], sizes: Optional[dict[str, Any]] = None) -> str:
-    return render(ROLES / "wsgi" / "templates" / "wsgi.conf.j2", {"__wsgi_plan": as_model(plan, sizes)})
+    return render(ROLES / "wsgi" / "templates" / "wsgi.conf.j2", dict(wsgi_vars("Debian"), __wsgi_plan=as_model(plan, sizes)))
 
 
 # --- A tiny Apache configuration parser --------------------------------------------
@@ -90,6 +90,8 @@ class Block:
     arg: str
     directives: list[tuple[str, str]] = field(default_factory=list)
     children: list["Block"] = field(default_factory=list)
+    # The comment lines right inside this section (not those of its children), "#" included.
+    comments: list[str] = field(default_factory=list)
 
     def values(self, name: str) -> list[str]:
         return [rest for directive, rest in self.directives if directive.lower() == name.lower()]
@@ -103,7 +105,10 @@ def parse(text: str) -> Block:
     stack = [Block("(top)", "")]
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if stripped.startswith("#"):
+            stack[-1].comments.append(stripped)
+            continue
+        if not stripped:
             continue
         closing = re.fullmatch(r"</([A-Za-z]+)>", stripped)
         if closing:
@@ -146,6 +151,8 @@ def test_parser_reads_nested_blocks() -> None:
     assert top.values("Listen") == ["80"]
     (vhost,) = top.blocks("VirtualHost")
     assert vhost.arg == "*:80" and vhost.blocks("Location")[0].values("X") == ["1"]
+    # Comments are kept by the section they stand in.
+    assert vhost.comments == ["# c"] and vhost.blocks("Location")[0].comments == [] and top.comments == []
 
 
 def check_text(text: str) -> None:
@@ -253,7 +260,7 @@ LAYOUTS = {
 
 
 def daemon_lines(text: str) -> dict[str, tuple[str, dict[str, str]]]:
-    """WSGIDaemonProcess lines by group: the comment line above, and the options."""
+    """WSGIDaemonProcess lines by group: the comment lines right above (joined), and the options."""
     lines = text.splitlines()
     found: dict[str, tuple[str, dict[str, str]]] = {}
     for index, line in enumerate(lines):
@@ -264,12 +271,26 @@ def daemon_lines(text: str) -> dict[str, tuple[str, dict[str, str]]]:
         assert all("=" in t for t in tokens), line
         options = dict(t.split("=", 1) for t in tokens)
         assert len(options) == len(tokens), "an option is given twice: %s" % line
-        found[name] = (lines[index - 1], options)
+        start = index
+        while start > 0 and lines[start - 1].startswith("#"):
+            start -= 1
+        found[name] = ("\n".join(lines[start:index]), options)
     return found
+
+
+# What every WSGIDaemonProcess line carries unless something overrides it (README: "Production defaults").
+DEFAULT_OPTIONS = {
+    "lang": "C.UTF-8", "locale": "C.UTF-8", "queue-timeout": "45", "request-timeout": "60", "socket-timeout": "60",
+    "connect-timeout": "15", "listen-backlog": "100", "startup-timeout": "15", "deadlock-timeout": "60",
+    "graceful-timeout": "15", "shutdown-timeout": "5",
+}
+SIZED_FIELDS = {"queue-timeout": "queue_timeout", "request-timeout": "request_timeout", "listen-backlog": "listen_backlog"}
 
 
 def expected_options(group: dict[str, Any], size: dict[str, Any]) -> dict[str, str]:
     options = {"threads": str(size["threads"]), "user": group["user"], "group": group["group"], "display-name": "%{GROUP}"}
+    options.update(DEFAULT_OPTIONS)
+    options.update({option: str(size[name]) for option, name in SIZED_FIELDS.items() if name in size})
     if size["processes_explicit"]:
         options["processes"] = str(size["processes"])
     if group["python_home"]:
@@ -308,8 +329,11 @@ def check_wsgi_conf(plan: dict[str, Any], text: str, sizes: Optional[dict[str, A
         mounts = {m["path"]: m for m in vhost["mounts"]}
         aliases = [re.fullmatch(r'(\S+) "([^"]+)"', a).groups() for a in block.values("WSGIScriptAlias")]
         alias_paths = [alias[0] for alias in aliases]
-        locations = [unquote(b.arg) for b in block.blocks("Location")]
-        # Each <Location> once, each with the alias of the same path; one of each per mount.
+        # The mounts' <Location> sections: those at a mount's path (no static path is one, as checked
+        # below); the others set the static files' cache headers (check_static).
+        mount_locations = [b for b in block.blocks("Location") if unquote(b.arg) in mounts]
+        locations = [unquote(b.arg) for b in mount_locations]
+        # Each mount's <Location> once, each with the alias of the same path; one of each per mount.
         assert len(locations) == len(set(locations)) == len(mounts)
         assert len(alias_paths) == len(set(alias_paths)) == len(mounts)
         assert set(locations) == set(alias_paths) == set(mounts)
@@ -319,16 +343,74 @@ def check_wsgi_conf(plan: dict[str, Any], text: str, sizes: Optional[dict[str, A
         assert [len(p) for p in locations] == sorted(len(p) for p in locations)
         if "/" in mounts:
             assert alias_paths[-1] == "/" and locations[0] == "/"
-        for location in block.blocks("Location"):
+        for location in mount_locations:
             mount = mounts[unquote(location.arg)]
             assert location.values("WSGIProcessGroup") == [mount["group"] or "%{GLOBAL}"]
             assert location.values("WSGIApplicationGroup") == [mount["application_group"]]
             assert location.values("WSGIPassAuthorization") == (["On"] if mount["pass_authorization"] else [])
-        directories = {unquote(b.arg): b for b in block.blocks("Directory")}
-        assert set(directories) == {m["script_dir"] for m in vhost["mounts"]}
-        for directory in directories.values():
-            assert directory.values("Require") == ["all granted"]
+        # An Alias is applied before any WSGIScriptAlias: no static path may take a mount's.
+        assert not {e["path"] for e in vhost["static"]} & set(mounts)
+        check_static(block, vhost, {m["script_dir"] for m in vhost["mounts"]}, plan["projects"])
     return top
+
+
+def check_static(block: Block, vhost: dict[str, Any], script_dirs: set[str], projects: list[dict[str, Any]]) -> None:
+    """The Alias lines, <Directory> sections and cache <Location> sections of one rendered virtual host,
+    against its plan.
+
+    ``script_dirs``: the folders of the scripts the virtual host serves itself (none in the front end of
+    isolation instance), whose <Directory> sections come first. ``projects``: the plan's projects, whose
+    own ``static`` entries for this virtual host must be the ones it serves.
+
+    Each static folder gets one <Directory> (once, however many paths it is behind), naming its projects,
+    with no Header: a folder behind two paths cannot tell which URL a file was asked by. Cache-Control is
+    set by URL instead, one <Location> per entry with max_age, shortest path first as a later one wins.
+    """
+    entries = vhost["static"]
+    on_this_vhost = [p for p in projects if (p["port"], p["server_name"]) == (vhost["port"], vhost["server_name"])]
+    assert sorted((e["project"], e["path"], e["directory"], e["max_age"]) for e in entries) == sorted(
+        (p["name"], e["path"], e["directory"], e["max_age"]) for p in on_this_vhost for e in p["static"])
+    # Aliases match first come, first served: longest path first.
+    assert [len(e["path"]) for e in entries] == sorted((len(e["path"]) for e in entries), reverse=True)
+    assert block.values("Alias") == ['"%s" "%s"' % (e["path"], e["directory"]) for e in entries]
+    # <Directory>: the scripts' folders, then each static folder once, sorted.
+    folders = sorted({e["directory"] for e in entries})
+    sections = block.blocks("Directory")
+    assert len(sections) == len(script_dirs) + len(folders), [b.arg for b in sections]
+    code, static = sections[:len(script_dirs)], sections[len(script_dirs):]
+    assert {unquote(b.arg) for b in code} == script_dirs
+    assert [unquote(b.arg) for b in static] == folders
+    for section in code:
+        assert section.values("Require") == ["all granted"]
+        assert section.values("Header") == []
+    for section, folder in zip(static, folders):
+        assert section.values("Options") == ["None"] and section.values("AllowOverride") == ["None"]
+        assert section.values("Require") == ["all granted"]
+        assert section.values("Header") == [], (folder, section.directives)
+        # A comment names the projects whose files the folder holds, each once.
+        owners = {e["project"] for e in entries if e["directory"] == folder}
+        (comment,) = section.comments
+        named = comment[len("# "):].split(", ")
+        assert comment.startswith("# ") and len(named) == len(set(named)) and set(named) == owners, comment
+    # Cache-Control by URL: a <Location> of each entry with max_age, shortest path first, holding only the
+    # header; every other <Location> is a mount's.
+    mount_paths = {m["path"] for m in vhost["mounts"]}
+    assert not {e["path"] for e in entries} & mount_paths
+    # An entry without max_age below one with it unsets the header it would inherit.
+    with_age = [e["path"] for e in entries if e["max_age"] is not None]
+    cached = [e for e in reversed(entries)
+              if e["max_age"] is not None or any(p != e["path"] and prefix_matches(p, e["path"]) for p in with_age)]
+    cache = [b for b in block.blocks("Location") if unquote(b.arg) not in mount_paths]
+    assert [unquote(b.arg) for b in cache] == [e["path"] for e in cached]
+    assert [len(e["path"]) for e in cached] == sorted(len(e["path"]) for e in cached)
+    for section, entry in zip(cache, cached):
+        header = ('set Cache-Control "public, max-age=%d"' % entry["max_age"] if entry["max_age"] is not None
+                  else "unset Cache-Control")
+        assert section.directives == [("Header", header)], (entry, section.directives)
+        assert section.children == []
+    # And no Header anywhere else in the virtual host.
+    headers = block.values("Header") + [rest for child in block.children for rest in child.values("Header")]
+    assert len(headers) == len(cached), headers
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
@@ -356,7 +438,7 @@ def test_example_daemon_lines(name: str) -> None:
     text = render_wsgi(build_plan(example_projects()).to_dict())
     comment, options = daemon_lines(text)[name]
     extra, multithread, multiprocess = EXAMPLE_DAEMONS[name]
-    assert options == dict(extra, user=name, group=name, **{"display-name": "%{GROUP}"})
+    assert options == dict(DEFAULT_OPTIONS, **extra, user=name, group=name, **{"display-name": "%{GROUP}"})
     assert "wsgi.multithread=%s" % multithread in comment and "wsgi.multiprocess=%s" % multiprocess in comment
 
 
@@ -371,8 +453,11 @@ def test_example_vhosts() -> None:
     # The document's mistake was a second <Location "/project1">: here it is /project2.
     assert sorted(b.arg for b in vhosts["*:80"].blocks("Location")) == ['"/project1"', '"/project2"']
     assert vhosts["*:8080"].values("WSGIScriptAlias") == ['/site1 "/srv/wsgi/site1/site1.wsgi"', '/ "/srv/wsgi/site2/site2.wsgi"']
-    assert [b.arg for b in vhosts["*:8080"].blocks("Location")] == ['"/"', '"/site1"']
-    site1 = vhosts["*:8080"].blocks("Location")[1]
+    # The mounts' Locations, shortest first; then the one that sets the cache header of site1's static files.
+    locations = vhosts["*:8080"].blocks("Location")
+    assert [b.arg for b in locations] == ['"/"', '"/site1"', '"/site1/static"']
+    assert locations[2].directives == [("Header", 'set Cache-Control "public, max-age=3600"')]
+    site1 = locations[1]
     assert site1.values("WSGIProcessGroup") == ["site1"] and site1.values("WSGIApplicationGroup") == ["%{GLOBAL}"]
     for location in vhosts["*:80"].blocks("Location"):
         assert location.values("WSGIProcessGroup") == ["portal"]
@@ -480,9 +565,11 @@ def render_instance(group: str, color: str) -> str:
     return render(ROLES / "wsgi" / "templates" / "instance.conf.j2", variables)
 
 
-def render_front() -> str:
+def render_front(model: Optional[dict[str, Any]] = None) -> str:
+    """The main Apache's configuration in isolation instance, of ``model`` (build_model's; the example's by default)."""
+    model = INSTANCE_MODEL if model is None else model
     return render(ROLES / "wsgi" / "templates" / "front.conf.j2", dict(
-        wsgi_vars("Debian"), __wsgi_plan=INSTANCE_MODEL, __wsgi_instance_groups=INSTANCE_MODEL["groups"]))
+        wsgi_vars("Debian"), __wsgi_plan=model, __wsgi_instance_groups=model["groups"]))
 
 
 def render_live(live: dict[str, Optional[str]]) -> str:
@@ -531,10 +618,14 @@ def test_instance_preloads_what_its_daemons_can_load_at_start(group: str) -> Non
 
 
 def test_instance_error_log_is_one_the_apache_role_rotates() -> None:
+    """The role's piped logger: each project's lines to its own file, the instance's to its own; all rotated."""
     (error_log,) = parse(render_instance("keystone", "green")).values("ErrorLog")
-    assert error_log == '"/var/log/apache2-wsgi-keystone-green/error.log"', "a file, not a pipe"
+    command = unquote(error_log)
+    assert command == ("|/usr/bin/python3 -I -u /usr/local/lib/modwsgi-fleet/logsplit.py /var/log/apache2/modwsgi-fleet "
+                       "/var/log/apache2-wsgi-keystone-green/error.log")
     globs = apache_vars("Debian")["__apache_log_globs"]
-    assert any(fnmatch.fnmatch(unquote(error_log), pattern) for pattern in globs), globs
+    for path in (command.split()[-1], command.split()[-2] + "/keystone/error.log"):
+        assert any(fnmatch.fnmatch(path, pattern) for pattern in globs), (path, globs)
 
 
 def test_instances_of_one_group_differ_only_in_name_and_port() -> None:
@@ -543,16 +634,78 @@ def test_instances_of_one_group_differ_only_in_name_and_port() -> None:
     assert blue.replace("-blue", "-green").replace(":%d" % ports["blue"], ":%d" % ports["green"]) == green
 
 
-def proxied(vhost: Block) -> list[tuple[str, str]]:
-    """(pattern, backend) of each ProxyPass and ProxyPassMatch, in order."""
+def prefix_matches(prefix: str, path: str) -> bool:
+    """Whether URL ``path`` is ``prefix`` or below it, as ProxyPass and Alias compare them: on whole path
+    segments, so "/a/static" takes "/a/static" and "/a/static/x" but not "/a/staticx"."""
+    if prefix.endswith("/"):
+        return path.startswith(prefix)
+    return path == prefix or path.startswith(prefix + "/")
+
+
+@dataclass(frozen=True)
+class ProxyRule:
+    """A ProxyPass or ProxyPassMatch line: its URL prefix or regex, and its backend (None for "!": not proxied)."""
+
+    directive: str
+    pattern: str
+    backend: Optional[str]
+
+    def matches(self, path: str) -> bool:
+        if self.directive == "ProxyPassMatch":
+            return re.search(self.pattern, path) is not None
+        return prefix_matches(self.pattern, path)
+
+
+def proxy_rules(vhost: Block) -> list[ProxyRule]:
+    """Each ProxyPass and ProxyPassMatch of the virtual host, in order, the "!" ones included."""
     found = []
     for directive, rest in vhost.directives:
         if directive in ("ProxyPass", "ProxyPassMatch"):
             pattern, backend, *flags = rest.split()
-            assert flags == ["interpolate"], rest
-            pattern, backend = unquote(pattern), unquote(backend)
-            found.append((pattern if directive == "ProxyPassMatch" else "^(%s.*)$" % re.escape(pattern), backend))
+            if unquote(backend) == "!":
+                assert directive == "ProxyPass" and flags == [], rest
+                found.append(ProxyRule(directive, unquote(pattern), None))
+            else:
+                assert flags == ["interpolate"], rest
+                found.append(ProxyRule(directive, unquote(pattern), unquote(backend)))
     return found
+
+
+def proxied(vhost: Block) -> list[ProxyRule]:
+    """The rules that proxy (not the "!" ones), in order."""
+    return [rule for rule in proxy_rules(vhost) if rule.backend is not None]
+
+
+def aliased(vhost: Block, path: str) -> Optional[str]:
+    """The file the virtual host's Alias lines map URL ``path`` to (mod_alias: the first that matches), or None."""
+    for rest in vhost.values("Alias"):
+        url, directory = (unquote(part) for part in re.fullmatch(r'("[^"]*") ("[^"]*")', rest).groups())
+        if prefix_matches(url, path):
+            return directory + path[len(url):]
+    return None
+
+
+def front_route(vhost: Block, path: str) -> tuple[str, Optional[str]]:
+    """Where the virtual host sends a request for ``path``, as Apache does.
+
+    mod_proxy translates first: its rules in order, the first that matches wins, and a "!" one
+    declines (the request stays here). Then mod_alias maps the path to a file. Returns ("proxy",
+    backend), ("file", the file's path) or ("document root", None).
+    """
+    rule = next((rule for rule in proxy_rules(vhost) if rule.matches(path)), None)
+    if rule is not None and rule.backend is not None:
+        return "proxy", rule.backend
+    file = aliased(vhost, path)
+    return ("file", file) if file is not None else ("document root", None)
+
+
+@pytest.mark.parametrize("prefix, path, matches", [
+    ("/a/static", "/a/static", True), ("/a/static", "/a/static/", True), ("/a/static", "/a/static/x.css", True),
+    ("/a/static", "/a/staticx", False), ("/a/static", "/a/stati", False), ("/a/static", "/a", False),
+    ("/", "/", True), ("/", "/anything/at/all", True), ("/a/", "/a", False), ("/a/", "/a/b", True),
+])
+def test_prefix_matching_follows_path_segments(prefix: str, path: str, matches: bool) -> None:
+    assert prefix_matches(prefix, path) is matches
 
 
 SET_ENV_RE = re.compile(r"""^"file\('([^']+)'\) =~ /([^/]+)/" ([A-Za-z0-9_.-]+)=\$1$""")
@@ -585,7 +738,9 @@ def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None
     text = render_front()
     check_text(text)
     top = parse(text)
-    assert "WSGIDaemonProcess" not in text and "WSGIScriptAlias" not in text
+    # No daemon and no script of its own (comments may still name them).
+    directives = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "WSGIDaemonProcess" not in directives and "WSGIScriptAlias" not in directives
     assert top.values("WSGIRestrictEmbedded") == ["On"]
     assert top.values("Listen") == example_ports()
     live = render_live({name: "blue" for name in INSTANCE_GROUPS})
@@ -596,8 +751,14 @@ def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None
         headers = block.values("RequestHeader")
         assert "unset X-Forwarded-For early" in headers, "a client's X-Forwarded-For is never passed on"
         assert 'set X-Forwarded-Port "%d" early' % vhost["port"] in headers
+        # The static paths first, not proxied; then one rule per mount.
+        rules = proxy_rules(block)
+        assert [r.pattern for r in rules if r.backend is None] == [e["path"] for e in vhost["static"]]
+        assert all(r.backend is None for r in rules[:len(vhost["static"])])
         rules = proxied(block)
         assert len(rules) == len(vhost["mounts"])
+        # The static files themselves are served here, as in shared isolation.
+        check_static(block, vhost, set(), INSTANCE_MODEL["projects"])
         # Both instances of each group mounted here are workers of their own: retry=0, and a new
         # connection for each request (an instance short of workers closes kept-alive ones).
         groups = sorted({m["group"] for m in vhost["mounts"]})
@@ -606,8 +767,8 @@ def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None
                            for g in groups for c in ("blue", "green")}
         env = request_env(block, live)
         assert sorted(env) == ["modwsgi_fleet_backend_%s" % g for g in groups]
-        for mount, (_pattern, backend) in zip(vhost["mounts"], rules):
-            url = backend_url(top, backend, env)
+        for mount, rule in zip(vhost["mounts"], rules):
+            url = backend_url(top, rule.backend, env)
             wanted = INSTANCE_GROUPS[mount["group"]]["instance"]["urls"]["blue"]
             assert url in (wanted + "/", wanted + "$1"), (mount, url)
 
@@ -615,13 +776,29 @@ def test_front_end_proxies_every_mount_to_its_group_and_runs_no_daemon() -> None
 @pytest.mark.parametrize("path, project", [
     ("/site1", "site1"), ("/site1/", "site1"), ("/site1/deeper", "site1"),
     ("/site10", "site2"), ("/", "site2"), ("/other", "site2"),
+    # Beside site1's static files (/site1/static), not in them: still site1's.
+    ("/site1/staticx", "site1"), ("/site1/static.css", "site1"), ("/site1/stati", "site1"),
+    ("/site1/deeper/static/app.css", "site1"), ("/static/app.css", "site2"),
 ])
 def test_front_end_routes_each_path_to_the_project_that_serves_it(path: str, project: str) -> None:
     top = parse(render_front())
     (block,) = [b for b in top.blocks("VirtualHost") if b.arg == "*:8080"]
     env = request_env(block, render_live({name: "blue" for name in INSTANCE_GROUPS}))
-    first = next(backend for pattern, backend in proxied(block) if re.match(pattern, path))
-    assert backend_url(top, first, env).startswith(INSTANCE_GROUPS[project]["instance"]["urls"]["blue"])
+    where, backend = front_route(block, path)
+    assert where == "proxy", (path, where, backend)
+    assert backend_url(top, backend, env).startswith(INSTANCE_GROUPS[project]["instance"]["urls"]["blue"])
+
+
+@pytest.mark.parametrize("path, file", [
+    ("/site1/static", "/srv/wsgi/site1/static"),
+    ("/site1/static/", "/srv/wsgi/site1/static/"),
+    ("/site1/static/app.css", "/srv/wsgi/site1/static/app.css"),
+    ("/site1/static/img/logo.png", "/srv/wsgi/site1/static/img/logo.png"),
+])
+def test_front_end_serves_the_static_files_itself(path: str, file: str) -> None:
+    """site1's static files (the example's /site1/static) never reach an instance: the main Apache serves them."""
+    (block,) = [b for b in parse(render_front()).blocks("VirtualHost") if b.arg == "*:8080"]
+    assert front_route(block, path) == ("file", file)
 
 
 def test_a_switch_is_the_file_of_live_addresses_alone() -> None:
@@ -635,7 +812,9 @@ def test_a_switch_is_the_file_of_live_addresses_alone() -> None:
     top = parse(render_front())
     for block in top.blocks("VirtualHost"):
         env_before, env_after = request_env(block, before), request_env(block, switched)
-        for _pattern, backend in proxied(block):
+        for rule in proxied(block):
+            backend = rule.backend
+            assert backend is not None
             group = backend.rsplit("modwsgi_fleet_backend_", 1)[1].split("}")[0]
             color = "green" if group == "keystone" else "blue"
             assert backend_url(top, backend, env_after).startswith(INSTANCE_GROUPS[group]["instance"]["urls"][color])

@@ -2,17 +2,45 @@
 
 The project name is the script's file name: the wsgi role copies a project's
 `source` to <base>/<project>/<project>.wsgi.
+
+To show mod_wsgi's timeouts, a request may ask the app to take its time
+(`?sleep=SECONDS`, at most 600) and name itself (`?id=NAME`); each answer
+lists the names of the last requests this process started. To show where its
+errors go, it writes `?log=WORD` to wsgi.errors, and `?fail=1` raises.
 """
 
+import collections
 import json
 import os
 import pwd
+import re
 import sys
+import time
+from urllib.parse import parse_qs
 
 PROJECT = os.path.splitext(os.path.basename(__file__))[0]
+MAX_SLEEP = 600.0
+STARTED = collections.deque(maxlen=100)
+WORD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def application(environ, start_response):
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    name = query.get("id", [""])[0]
+    if WORD.fullmatch(name):
+        STARTED.append(name)
+    word = query.get("log", [""])[0]
+    if WORD.fullmatch(word):
+        environ["wsgi.errors"].write("%s logs %s\n" % (PROJECT, word))
+        environ["wsgi.errors"].flush()
+    if query.get("fail") == ["1"]:
+        raise RuntimeError("%s fails, as asked" % PROJECT)
+    try:
+        seconds = float(query.get("sleep", ["0"])[0])
+    except ValueError:
+        seconds = 0.0
+    if 0 < seconds:  # false for nan
+        time.sleep(min(seconds, MAX_SLEEP))
     body = json.dumps(
         {
             "project": PROJECT,
@@ -35,6 +63,7 @@ def application(environ, start_response):
             "server_port": environ.get("SERVER_PORT", ""),
             "authorization": environ.get("HTTP_AUTHORIZATION", "").split(" ")[0],  # the scheme only
             "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", ""),
+            "started": list(STARTED),
         },
         sort_keys=True,
     ).encode()

@@ -194,8 +194,9 @@ def test_the_facts_mod_wsgi_version_checks_the_options() -> None:
     projects = [project("keystone", options={"interrupt-timeout": 30})]
     assert refused(projects, FACTS) == ("project 'keystone': field 'options.interrupt-timeout': needs mod_wsgi 6.0 or "
                                         "later, and this host has mod_wsgi 4.9.4")
-    assert model(projects, dict(FACTS, mod_wsgi_version="6.0.1"))["groups"][0]["options"] == {"interrupt-timeout": 30}
-    assert model(projects, dict(FACTS, mod_wsgi_version=""))["groups"][0]["options"] == {"interrupt-timeout": 30}
+    for version in ("6.0.1", ""):
+        (group,) = model(projects, dict(FACTS, mod_wsgi_version=version))["groups"]
+        assert group["options"]["interrupt-timeout"] == 30 and group["option_sources"]["interrupt-timeout"] == "project"
 
 
 # --- Sized and unsized groups ---------------------------------------------------------------
@@ -471,7 +472,7 @@ def test_the_example_inventory_builds_sizes_glance_and_keeps_the_front_end() -> 
     assert (glance["processes"], glance["threads"]) == (size["processes"], size["threads"]) == (2, 2)
     front = result["front_end"]
     assert {k: front[k] for k in APACHE} == APACHE and front["raised"] is False
-    assert front["daemon_capacity"] == sum(g["capacity"] for g in result["groups"]) == 133
+    assert front["daemon_capacity"] == sum(g["capacity"] for g in result["groups"]) == 134
     assert result["host"] == {"cpus": 2, "memory_mb": 4096, "cpus_from": None, "memory_from": None,
                               "mod_wsgi_version": "4.9.4-1+b2", "mod_wsgi_python": "3.11"}
     assert [line.split(":")[0] for line in result["explanation"]] == ["host", "glance", "memory", "front end"]

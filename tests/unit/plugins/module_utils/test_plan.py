@@ -113,6 +113,7 @@ def test_defaults_are_filled_in() -> None:
         "pass_authorization": False,
         "sizing": None,
         "tls": None,
+        "static": [],
         "probe": {"name": "keystone", "url": "http://127.0.0.1:80/", "host_header": ""},
     }
     daemon = group(result, "keystone")

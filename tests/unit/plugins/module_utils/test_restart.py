@@ -139,3 +139,11 @@ def test_restart_fails_when_no_successor_comes_in_time() -> None:
     with pytest.raises(RestartError, match=r"process 11 did not make way for a new one within 5 s"):
         restart_group(apache.find, apache.signal, apache.sleep, apache.clock, "beta", timeout=5)
     assert apache.signalled == [11]  # the second process was left serving
+
+
+def test_restart_reports_when_each_process_was_signalled_and_how_long_it_drained() -> None:
+    # Each successor runs 21 polls (of 0.1 s) after its signal: the old process drained for 2 s.
+    apache = FakeApache([11, 12], respawn_after=21)
+    result = restart_group(apache.find, apache.signal, apache.sleep, apache.clock, "beta")
+    assert result.signalled_at == pytest.approx([0.0, 2.0])
+    assert result.drained_s == pytest.approx([2.0, 2.0])

@@ -335,3 +335,110 @@ def test_a_mode_given_as_a_yaml_number_fails(base: Path) -> None:
     result = run({"base_dir": str(base), "files": [entry(base, "app", APP, mode=644)]}, FailJson)
     assert result["msg"] == "project 'app': field 'mode': give four octal digits as a string, got '644'"
     assert not os.path.lexists(str(base))
+
+
+# Static folders (directories)
+
+NOTHING = {"changed_projects": [], "stale_venvs": [], "stamps": [], "diff": []}
+
+
+def test_a_missing_static_folder_is_created_with_its_parents(tmp_path: Path) -> None:
+    folder = tmp_path / "srv" / "site1" / "static"
+    old_umask = os.umask(0o077)  # the module sets 0755 whatever the umask
+    try:
+        result = run({"directories": [{"project": "site1", "path": str(folder)}]})
+    finally:
+        os.umask(old_umask)
+    assert result == dict(NOTHING, changed=True)
+    assert folder.is_dir() and os.listdir(str(folder)) == []
+    assert mode_of(folder) == 0o755
+    if os.geteuid() == 0:
+        info = os.stat(str(folder))
+        assert (info.st_uid, info.st_gid) == (0, 0)
+    # Once there, it is left alone.
+    assert run({"directories": [{"project": "site1", "path": str(folder)}]}) == dict(NOTHING, changed=False)
+
+
+def test_an_existing_static_folder_is_left_as_it_is(tmp_path: Path) -> None:
+    folder = tmp_path / "static"
+    folder.mkdir()
+    os.chmod(str(folder), 0o2770)
+    group = other_group()
+    if group is not None:
+        os.chown(str(folder), -1, group.gr_gid)
+    (folder / "app.css").write_text("body {}\n")
+    before = os.stat(str(folder))
+    result = run({"directories": [{"project": "site1", "path": str(folder)}]})
+    assert result == dict(NOTHING, changed=False)
+    after = os.stat(str(folder))
+    assert mode_of(folder) == 0o2770
+    assert (after.st_uid, after.st_gid, after.st_ino) == (before.st_uid, before.st_gid, before.st_ino)
+    assert (folder / "app.css").read_text() == "body {}\n"
+
+
+def test_a_static_folder_that_is_a_file_is_an_error_naming_the_project(tmp_path: Path) -> None:
+    folder = tmp_path / "static"
+    folder.write_text("in the way\n")
+    result = run({"directories": [{"project": "site1", "path": str(folder)}]}, FailJson)
+    assert result["failed"] is True
+    assert result["msg"].startswith("project 'site1': ") and str(folder) in result["msg"]
+    assert result["msg"].endswith("exists and is not a directory")
+    assert folder.read_text() == "in the way\n"
+
+
+def test_a_relative_static_folder_is_an_error(tmp_path: Path) -> None:
+    result = run({"directories": [{"project": "site1", "path": "static"}]}, FailJson)
+    assert result["msg"].startswith("project 'site1': ") and "'static' is not an absolute path" in result["msg"]
+    assert not os.path.lexists(str(tmp_path / "static"))
+
+
+def test_check_mode_reports_a_missing_static_folder_and_creates_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "srv" / "site1" / "static"
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    args = {"directories": [{"project": "site1", "path": str(folder)}, {"project": "site2", "path": str(existing)}],
+            "_ansible_check_mode": True}
+    assert run(args) == dict(NOTHING, changed=True)
+    assert not os.path.lexists(str(tmp_path / "srv"))
+    # Only the missing one counts: with it there, check mode reports nothing.
+    folder.mkdir(parents=True)
+    assert run(args) == dict(NOTHING, changed=False)
+
+
+def test_static_folders_and_scripts_in_one_call(base: Path) -> None:
+    folder = base / "app" / "static"
+    args = {"base_dir": str(base), "files": [entry(base, "app", APP)],
+            "directories": [{"project": "app", "path": str(folder)}]}
+    result = run(args)
+    assert (result["changed"], result["changed_projects"]) == (True, ["app"])
+    assert folder.is_dir() and mode_of(folder) == 0o755
+    assert sorted(os.listdir(str(base / "app"))) == ["app.wsgi", "static"]
+    assert run(args)["changed"] is False
+
+
+def test_one_static_folder_of_two_projects_is_created_once(tmp_path: Path) -> None:
+    """Two projects' entries may name one folder (the plan's static_dirs then list it twice)."""
+    folder = tmp_path / "srv" / "shared"
+    args = {"directories": [{"project": "a", "path": str(folder)}, {"project": "b", "path": str(folder)}]}
+    assert run(args) == dict(NOTHING, changed=True)
+    assert folder.is_dir() and mode_of(folder) == 0o755 and os.listdir(str(folder)) == []
+    assert run(args) == dict(NOTHING, changed=False)
+
+
+@pytest.mark.parametrize("inner_first", [False, True], ids=["outer-first", "inner-first"])
+def test_nested_static_folders_are_each_0755_in_either_order(tmp_path: Path, inner_first: bool) -> None:
+    """/srv/st holds /srv/st/img, each a static folder of its own: whichever comes first, both end up 0755
+    (the outer one, created as a parent of the inner one, too), whatever the umask."""
+    outer = tmp_path / "srv" / "st"
+    inner = outer / "img"
+    directories = [{"project": "a", "path": str(outer)}, {"project": "a", "path": str(inner)}]
+    if inner_first:
+        directories.reverse()
+    old_umask = os.umask(0o077)
+    try:
+        assert run({"directories": directories}) == dict(NOTHING, changed=True)
+    finally:
+        os.umask(old_umask)
+    assert inner.is_dir() and os.listdir(str(inner)) == []
+    assert (mode_of(tmp_path / "srv"), mode_of(outer), mode_of(inner)) == (0o755, 0o755, 0o755)
+    assert run({"directories": directories}) == dict(NOTHING, changed=False)

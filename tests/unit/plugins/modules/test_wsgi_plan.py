@@ -110,8 +110,10 @@ def test_documentation_matches_the_module() -> None:
     """A quick local check of what ansible-test validate-modules checks in depth."""
     doc = yaml.safe_load(wsgi_plan.DOCUMENTATION)
     options = doc["options"]
-    assert sorted(options) == ["base_dir", "default_threads", "front_end", "host_facts", "instance_port_base",
-                               "isolation", "mod_wsgi_version", "projects", "reserve_memory_mb", "reserved_ports"]
+    assert sorted(options) == ["base_dir", "daemon_options", "default_threads", "front_end", "host_facts",
+                               "instance_port_base", "isolation", "mod_wsgi_version", "projects", "reserve_memory_mb",
+                               "reserved_ports"]
+    assert options["daemon_options"]["default"] == {}
     assert (options["isolation"]["default"], options["instance_port_base"]["default"]) == ("shared", 20000)
     assert options["projects"]["required"] is True
     assert (options["base_dir"]["default"], options["default_threads"]["default"], options["reserved_ports"]["default"]) == (
