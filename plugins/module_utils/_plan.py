@@ -135,9 +135,13 @@ PROJECT_KEYS = frozenset(
     """
     name state mode script source port path server_name user group
     python_home python_path pip_packages processes threads options daemon
-    application_group pass_authorization sizing tls_certificate tls_key static
+    application_group pass_authorization sizing tls_certificate tls_key static code
     """.split()
 )
+# What a project's `code` may give, and the releases kept by default.
+CODE_KEYS = frozenset("src wsgi_file keep".split())
+DEFAULT_KEEP = 3
+RELATIVE_PATH_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+@-]*(/[A-Za-z0-9_][A-Za-z0-9_.+@-]*)*$")
 # What each entry of a project's `static` may give.
 STATIC_KEYS = frozenset("path directory max_age".split())
 MAX_STATIC_AGE = 365 * 24 * 3600
@@ -269,7 +273,10 @@ class Plan:
             # For wsgi_files: the scripts copied from the controller, and those already on the host.
             "files": [{"project": p["name"], "src": p["source"], "dest": p["script"], "group": p["group"] or "root"}
                       for p in self.projects if p["source"]],
-            "scripts": [{"project": p["name"], "path": p["script"]} for p in self.projects if not p["source"]],
+            "scripts": [{"project": p["name"], "path": p["script"]} for p in self.projects
+                        if not p["source"] and not p["code"]],
+            # For wsgi_release: each code tree, its project's folder and the releases it keeps.
+            "releases": [dict(p["code"], project=p["name"]) for p in self.projects if p["code"]],
             # For wsgi_files: the static folders to create where missing (their files come from elsewhere).
             "static_dirs": [{"project": e["project"], "path": e["directory"]}
                             for p in self.projects for e in p["static"]],
@@ -461,6 +468,25 @@ def _static(project: str, value: Any) -> list[dict[str, Any]]:
     return entries
 
 
+def _code(project: str, value: Any) -> dict[str, Any]:
+    """A code tree from the controller, shipped as releases: its src, the WSGI file in it, the releases kept."""
+    if not isinstance(value, dict):
+        raise _fail(project, "code", "must be a mapping of src, wsgi_file and optionally keep, got %r" % (value,))
+    for key in value:
+        if key not in CODE_KEYS:
+            raise _fail(project, "code.%s" % key, "unknown field (known: %s)" % ", ".join(sorted(CODE_KEYS)))
+    for key in ("src", "wsgi_file"):
+        if key not in value:
+            raise _fail(project, "code.%s" % key, "is required")
+    src = value["src"]
+    if not isinstance(src, str) or not src or "\n" in src or "\x00" in src:
+        raise _fail(project, "code.src", "must be the path of a directory on the controller, got %r" % (src,))
+    wsgi_file = _str(project, "code.wsgi_file", value["wsgi_file"], RELATIVE_PATH_RE,
+                     "a path inside the tree such as mysite/wsgi.py (letters, digits, _ . + @ -; no leading dot)")
+    return {"src": src, "wsgi_file": wsgi_file,
+            "keep": _int(project, "code.keep", value.get("keep", DEFAULT_KEEP), 1, 100)}
+
+
 def _string_list(project: str, name: str, value: Any) -> list[Any]:
     if value is None:
         return []
@@ -502,9 +528,20 @@ def normalize_project(raw: Any, index: int, base_dir: str,
             if raw.get(key) not in (None, [], {}):
                 raise _fail(name, key, "has no meaning with mode embedded (the app runs in Apache's own processes)")
 
-    if ("script" in raw) == ("source" in raw):
-        raise _fail(name, "script", "give exactly one of script (a path on the host) or source (a file to copy)")
-    if "source" in raw:
+    given = [key for key in ("script", "source", "code") if key in raw]
+    if len(given) != 1:
+        raise _fail(name, given[0] if given else "script",
+                    "give exactly one of script (a path on the host), source (a file to copy) or code (a tree "
+                    "shipped as releases)")
+    code = None
+    if "code" in raw:
+        if mode != "daemon" or raw.get("daemon") not in (None, name):
+            raise _fail(name, "code", "needs a daemon group of the project's own: the release's folder goes on "
+                        "that group's python-path")
+        code = dict(_code(name, raw["code"]), root="%s/%s" % (base_dir, name))
+        source = None
+        script = "%s/current/%s" % (code["root"], code["wsgi_file"])
+    elif "source" in raw:
         source = raw["source"]
         if not isinstance(source, str) or not source or "\n" in source or "\x00" in source:
             raise _fail(name, "source", "must be the path of a file on the controller, got %r" % (source,))
@@ -541,8 +578,10 @@ def normalize_project(raw: Any, index: int, base_dir: str,
         "user": user,
         "group": None if raw.get("group") is None else _account(name, "group", raw["group"]),
         "python_home": python_home,
-        "python_path": [_fs_path(name, "python_path[%d]" % i, p)
-                        for i, p in enumerate(_string_list(name, "python_path", raw.get("python_path")))],
+        # A code tree's current release comes first on the path, where its packages are.
+        "python_path": ([code["root"] + "/current"] if code else []) + [
+            _fs_path(name, "python_path[%d]" % i, p)
+            for i, p in enumerate(_string_list(name, "python_path", raw.get("python_path")))],
         "pip_packages": pip_packages,
         "processes": (None if raw.get("processes") is None else
                       _int(name, "processes", raw["processes"], 1, MAX_PROCESSES)),
@@ -558,6 +597,7 @@ def normalize_project(raw: Any, index: int, base_dir: str,
         "sizing": _sizing(name, raw.get("sizing")),
         "tls": _tls(name, raw.get("tls_certificate"), raw.get("tls_key")),
         "static": _static(name, raw.get("static")),
+        "code": code,
     }
     # How the role asks the project on the host itself (wsgi_healthcheck, wsgi_restart).
     project["probe"] = {
@@ -718,8 +758,11 @@ def _static_mounts(projects: list[dict[str, Any]], vhosts: dict[tuple[int, str],
     directory must hold no project's script or venv, which Apache would then
     serve as files.
     """
-    private = [(p["name"], posixpath.dirname(p["script"])) for p in projects]
-    private += [(p["name"], p["python_home"]) for p in projects if p["python_home"]]
+    # (project, folder, whether a folder below it is private too): a script's
+    # folder may hold a static folder beside the script, a venv or releases not.
+    private = [(p["name"], posixpath.dirname(p["script"]), False) for p in projects if not p["code"]]
+    private += [(p["name"], p["python_home"], True) for p in projects if p["python_home"]]
+    private += [(p["name"], p["code"]["root"] + "/releases", True) for p in projects if p["code"]]
     found: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for project in projects:
         vhost_key = (project["port"], project["server_name"] or "")
@@ -742,8 +785,9 @@ def _static_mounts(projects: list[dict[str, Any]], vhosts: dict[tuple[int, str],
                 raise _fail(project["name"], where + ".path", "%s path %s is below path %s of project %r, which would "
                             "lose those URLs to these static files" % (on, entry["path"], owner.path, owner.project))
             directory = entry["directory"]
-            for name, held in private:
-                if held == directory or held.startswith(directory + "/"):
+            for name, held, below_too in private:
+                if held == directory or held.startswith(directory + "/") or (
+                        below_too and directory.startswith(held + "/")):
                     raise _fail(project["name"], where + ".directory", "%s holds the code or venv of project %r "
                                 "(%s), which Apache would then serve as files" % (directory, name, held))
             found.setdefault(vhost_key, []).append(dict(entry))
@@ -808,6 +852,11 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
     for project in projects:
         if project["mode"] == "daemon":
             group = groups[project["daemon"]]
+            owner = present.get(group.owner or "")
+            if owner is not None and owner["code"] and project is not owner:
+                raise _fail(project["name"], "daemon", "daemon group %r belongs to project %r, which ships its code "
+                            "as releases on the group's python-path: no other project may join it"
+                            % (group.name, owner["name"]))
             project.update(user=group.user, group=group.group, python_home=group.python_home)
 
     routes: dict[tuple[int, str, str], str] = {}

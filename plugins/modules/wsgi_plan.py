@@ -201,6 +201,12 @@ scripts:
   type: list
   elements: dict
   sample: [{"project": keystone, "path": /usr/bin/keystone-wsgi-public}]
+releases:
+  description: The projects' code trees, as O(modwsgi.fleet.wsgi_release#module:releases) takes them.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"project": blog, "root": /srv/wsgi/blog, "src": blog/, "wsgi_file": blog/wsgi.py, "keep": 3}]
 static_dirs:
   description: The folders of the projects' C(static) mounts, which O(modwsgi.fleet.wsgi_files#module:directories) creates where missing.
   returned: success

@@ -7,8 +7,12 @@ repository root gets the same layout through a symlink in pytest's cache.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 try:
     import ansible_collections.modwsgi.fleet  # noqa: F401  pylint: disable=unused-import
@@ -22,3 +26,13 @@ except ImportError:
     sys.path.insert(0, str(_TREE))
     for _name in [m for m in sys.modules if m.split(".")[0] == "ansible_collections"]:
         del sys.modules[_name]
+
+
+@pytest.fixture
+def restrictive_umask() -> Iterator[None]:
+    """Run the test under umask 077, as some hosts do: what a module makes must not depend on it."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)

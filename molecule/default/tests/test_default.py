@@ -34,6 +34,8 @@ EXPECTED = {
     "placement": ("/", 8778, True, True, "placement", 2),  # Flask, processes=2 threads=4
     # (d) production timeouts, tight: processes=1 threads=1
     "reports": ("/", 8092, False, True, "reports", 1),
+    # (e) a code tree shipped as releases, threads=4
+    "catalog": ("/", 8094, True, False, "catalog", 1),
 }
 SIZED = "glance"
 LEGACY = ("/", 9090, True, False, "legacy", 1)
@@ -393,6 +395,7 @@ WRITES = [
     "modwsgi.fleet.apache : Install logrotate",
     "modwsgi.fleet.apache : Write the logrotate file of Apache's logs",
     "modwsgi.fleet.apache : Enable and start Apache",
+    "modwsgi.fleet.wsgi : Switch each project whose code changed to its release",
     "modwsgi.fleet.wsgi : Enable mod_headers for the cache headers of static files",
     "modwsgi.fleet.wsgi : Create the folders of the piped logger and of each new project's logs",
     "modwsgi.fleet.wsgi : Put the piped logger of the projects' error lines in place",

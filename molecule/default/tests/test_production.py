@@ -9,6 +9,7 @@ verify of the default scenario (after `legacy` is retired) skips them.
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
 from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
-    daemon_config, get, group_pids, playbook, restart_report)
+    REPO, daemon_config, daemons, get, group_pids, inventory_projects, main_apache, playbook, recap_changed,
+    restart_report, site)
 
 RETIRED_MARK = "/var/tmp/molecule-legacy-retired"
 REPORTS = "http://127.0.0.1:8092/"
@@ -250,3 +252,71 @@ def test_each_project_logs_to_files_of_its_own(host, tmp_path):
     rc, output = playbook(tmp_path, "status.yml", {"wsgi_status_error_lines": 8})
     assert rc == 0, output[-3000:]
     assert "==> %s/project2/error.log <==" % logs in output and "RuntimeError: project2 fails, as asked" in output
+
+
+CATALOG = "http://127.0.0.1:8094/"
+CATALOG_TREE = REPO / "roles" / "wsgi" / "files" / "examples" / "catalog"
+
+
+def catalog_projects(host, src):
+    """The inventory's projects, with catalog's code from ``src``."""
+    projects = inventory_projects(host)
+    for project in projects:
+        if project["name"] == "catalog":
+            project["code"] = dict(project["code"], src=str(src))
+    return projects
+
+
+def apache_workers(host):
+    """The main Apache's pid and its children that are no mod_wsgi daemon: a reload replaces the children."""
+    pid, children = main_apache(host)
+    return pid, sorted(set(children) - set(daemons(host)))
+
+
+def current_release(host):
+    return host.file("/srv/wsgi/catalog/current").linked_to.rsplit("/", 1)[1]
+
+
+def test_code_ships_as_releases_switched_atomically_and_rolled_back(host, tmp_path):
+    """catalog's tree: a new version is a new release, `current` moves to it and only catalog's group restarts;
+    a broken one (no WSGI file) changes nothing; the rollback entry point goes back; the inventory's code again."""
+    first = current_release(host)
+    assert host.file("/srv/wsgi/catalog/releases/%s/.modwsgi-fleet-release" % first).exists
+    reply = ask(host, CATALOG)
+    assert (reply["version"], reply["release"]) == ("1", first)
+    before = group_pids(host)
+    apache_before = apache_workers(host)
+
+    tree = tmp_path / "catalog"
+    shutil.copytree(CATALOG_TREE, tree)
+    init = tree / "catalog" / "__init__.py"
+    init.write_text(init.read_text().replace('VERSION = "1"', 'VERSION = "2"'))
+    rc, output = site(tmp_path, catalog_projects(host, tree))
+    assert rc == 0, output[-3000:]
+    second = current_release(host)
+    assert second != first and host.file("/srv/wsgi/catalog/releases/%s" % first).is_directory
+    reply = ask(host, CATALOG)
+    assert (reply["version"], reply["release"]) == ("2", second)
+    after = group_pids(host)
+    assert after["catalog"] != before["catalog"]
+    assert {g: p for g, p in after.items() if g != "catalog"} == {g: p for g, p in before.items() if g != "catalog"}
+    assert apache_workers(host) == apache_before, "a new release reloads no Apache"
+    # The same tree again: nothing changes, nothing is sent.
+    rc, output = site(tmp_path, catalog_projects(host, tree))
+    assert rc == 0 and recap_changed(output) == 0, output[-3000:]
+
+    # A tree without its WSGI file: refused on the host, naming the project; the release serving stays.
+    broken = tmp_path / "broken"
+    shutil.copytree(tree, broken)
+    (broken / "catalog" / "wsgi.py").unlink()
+    rc, output = site(tmp_path, catalog_projects(host, broken))
+    assert rc != 0 and "project 'catalog': field 'code'" in output and "catalog/wsgi.py" in output, output[-3000:]
+    assert current_release(host) == second and ask(host, CATALOG)["release"] == second
+
+    rc, output = playbook(tmp_path, "rollback.yml", {"wsgi_rollback_projects": ["catalog"],
+                                                     "wsgi_projects": catalog_projects(host, tree)})
+    assert rc == 0, output[-3000:]
+    assert current_release(host) == first and ask(host, CATALOG)["release"] == first
+    # The inventory's code is the first release: the converged host again, with nothing to switch.
+    rc, output = site(tmp_path, inventory_projects(host))
+    assert rc == 0 and recap_changed(output) == 0, output[-3000:]

@@ -221,7 +221,7 @@ def test_the_families_differ_in_their_layout_alone(group: str, color: str) -> No
 def run_context(os_family: str) -> dict[str, Any]:
     """The variables of a play at the instance task files: the family's vars and a run that touches everything."""
     groups = MODEL["groups"]
-    starting = groups[1]
+    starting = GROUPS["keystone"]
     return dict(
         family_vars(os_family),
         ansible_facts={"os_family": os_family}, ansible_check_mode=False, ansible_diff_mode=True,

@@ -472,7 +472,7 @@ def test_the_example_inventory_builds_sizes_glance_and_keeps_the_front_end() -> 
     assert (glance["processes"], glance["threads"]) == (size["processes"], size["threads"]) == (2, 2)
     front = result["front_end"]
     assert {k: front[k] for k in APACHE} == APACHE and front["raised"] is False
-    assert front["daemon_capacity"] == sum(g["capacity"] for g in result["groups"]) == 134
+    assert front["daemon_capacity"] == sum(g["capacity"] for g in result["groups"]) == 138
     assert result["host"] == {"cpus": 2, "memory_mb": 4096, "cpus_from": None, "memory_from": None,
                               "mod_wsgi_version": "4.9.4-1+b2", "mod_wsgi_python": "3.11"}
     assert [line.split(":")[0] for line in result["explanation"]] == ["host", "glance", "memory", "front end"]

@@ -114,6 +114,7 @@ def test_defaults_are_filled_in() -> None:
         "sizing": None,
         "tls": None,
         "static": [],
+        "code": None,
         "probe": {"name": "keystone", "url": "http://127.0.0.1:80/", "host_header": ""},
     }
     daemon = group(result, "keystone")
@@ -1099,3 +1100,191 @@ def test_fuzzed_values_are_whitelisted_or_rejected_by_field(field: str, text: st
         assert "\n" not in message
         return
     assert_apache_safe(result)
+
+
+# --- Code trees shipped as releases ---------------------------------------------
+
+CODE = {"src": "trees/app/", "wsgi_file": "app/wsgi.py"}
+
+
+def code_project(name: str = "app", code: Any = None, **fields: Any) -> dict[str, Any]:
+    """A valid project with a code tree instead of a script."""
+    return project(name, script=..., code=dict(CODE) if code is None else code, **fields)
+
+
+def test_code_is_parsed_with_the_default_keep() -> None:
+    result = plan(code_project())
+    assert one_project(result, "app")["code"] == {
+        "src": "trees/app/", "wsgi_file": "app/wsgi.py", "keep": 3, "root": "/srv/wsgi/app",
+    }
+    assert one_project(result, "app")["source"] is None
+
+
+@pytest.mark.parametrize(("keep", "expected"), [(1, 1), (100, 100), ("7", 7), (" 5 ", 5)])
+def test_code_keep_is_a_whole_number_from_1_to_100(keep: Any, expected: int) -> None:
+    assert one_project(plan(code_project(code=dict(CODE, keep=keep))), "app")["code"]["keep"] == expected
+
+
+@pytest.mark.parametrize(("keep", "message"), [
+    (0, "must be from 1 to 100, got 0"),
+    (101, "must be from 1 to 100, got 101"),
+    (-1, "must be from 1 to 100, got -1"),
+    ("three", "must be a whole number, got 'three'"),
+    (True, "must be a whole number, got True"),
+    (2.5, "must be a whole number, got 2.5"),
+    (None, "must be a whole number, got None"),
+])
+def test_code_keep_out_of_range_is_refused(keep: Any, message: str) -> None:
+    assert failure(code_project(code=dict(CODE, keep=keep))) == "project 'app': field 'code.keep': " + message
+
+
+@pytest.mark.parametrize("code", ["trees/app/", ["trees/app/"], None, 3])
+def test_code_that_is_not_a_mapping_is_refused(code: Any) -> None:
+    assert failure(project(script=..., code=code)) == \
+        "project 'app': field 'code': must be a mapping of src, wsgi_file and optionally keep, got %r" % (code,)
+
+
+def test_code_with_an_unknown_key_is_refused() -> None:
+    assert failure(code_project(code=dict(CODE, dest="/srv/x"))) == \
+        "project 'app': field 'code.dest': unknown field (known: keep, src, wsgi_file)"
+
+
+@pytest.mark.parametrize("missing", ["src", "wsgi_file"])
+def test_code_needs_src_and_wsgi_file(missing: str) -> None:
+    code = {k: v for k, v in CODE.items() if k != missing}
+    assert failure(code_project(code=code)) == "project 'app': field 'code.%s': is required" % missing
+
+
+@pytest.mark.parametrize("src", ["", None, 3, ["a"], "trees/\napp", "trees/\x00app"])
+def test_code_src_must_be_a_path(src: Any) -> None:
+    assert failure(code_project(code=dict(CODE, src=src))) == \
+        "project 'app': field 'code.src': must be the path of a directory on the controller, got %r" % (src,)
+
+
+@pytest.mark.parametrize("wsgi_file", [
+    "/abs", "/srv/app/wsgi.py", "../x", "a/../b", "a/./b", "./wsgi.py", ".hidden", "a/.hidden", "a b", "a//b",
+    "app/", "", "wsgi.py\n", "a\\b", "a;b", "$(x)", 3, None,
+])
+def test_code_wsgi_file_must_be_a_plain_path_inside_the_tree(wsgi_file: Any) -> None:
+    assert failure(code_project(code=dict(CODE, wsgi_file=wsgi_file))) == (
+        "project 'app': field 'code.wsgi_file': must be a path inside the tree such as mysite/wsgi.py (letters, "
+        "digits, _ . + @ -; no leading dot), got %r" % (wsgi_file,))
+
+
+@pytest.mark.parametrize("wsgi_file", ["wsgi.py", "mysite/wsgi.py", "a/b/c/app.wsgi", "my-site_2/wsgi@v1+x.py",
+                                       "_private/wsgi.py"])
+def test_code_wsgi_file_accepts_plain_paths(wsgi_file: str) -> None:
+    result = plan(code_project(code=dict(CODE, wsgi_file=wsgi_file)))
+    assert one_project(result, "app")["script"] == "/srv/wsgi/app/current/" + wsgi_file
+
+
+@pytest.mark.parametrize("other", [{"script": SCRIPT}, {"source": "files/app.wsgi"}])
+def test_code_with_script_or_source_is_refused(other: dict[str, Any]) -> None:
+    raw = dict(code_project(), **other)
+    assert failure(raw) == ("project 'app': field '%s': give exactly one of script (a path on the host), source (a "
+                            "file to copy) or code (a tree shipped as releases)" % next(iter(other)))
+
+
+def test_code_with_script_and_source_is_refused() -> None:
+    message = failure(dict(code_project(), script=SCRIPT, source="files/app.wsgi"))
+    assert message.startswith("project 'app': field 'script': give exactly one of script")
+
+
+def test_none_of_script_source_or_code_is_refused() -> None:
+    assert failure(project(script=...)) == (
+        "project 'app': field 'script': give exactly one of script (a path on the host), source (a file to copy) "
+        "or code (a tree shipped as releases)")
+
+
+NEEDS_OWN_GROUP = ("project 'app': field 'code': needs a daemon group of the project's own: the release's folder "
+                   "goes on that group's python-path")
+
+
+def test_code_with_mode_embedded_is_refused() -> None:
+    assert failure(code_project(mode="embedded")) == NEEDS_OWN_GROUP
+
+
+def test_code_in_another_daemon_group_is_refused() -> None:
+    assert failure(code_project(daemon="shared"), project("other", path="/other", daemon="shared")) == \
+        NEEDS_OWN_GROUP
+
+
+def test_code_may_name_its_own_daemon_group() -> None:
+    result = plan(code_project(daemon="app"))
+    assert one_project(result, "app")["daemon"] == "app"
+    assert group(result, "app")["projects"] == ["app"]
+
+
+def test_code_script_is_in_the_current_release() -> None:
+    result = plan(code_project())
+    assert one_project(result, "app")["script"] == "/srv/wsgi/app/current/app/wsgi.py"
+    (vhost,) = result["vhosts"]
+    assert [m["script"] for m in vhost["mounts"]] == ["/srv/wsgi/app/current/app/wsgi.py"]
+
+
+def test_code_follows_base_dir() -> None:
+    result = plan(code_project("blog"), base_dir="/opt/apps")
+    assert one_project(result, "blog")["script"] == "/opt/apps/blog/current/app/wsgi.py"
+    assert one_project(result, "blog")["python_path"] == ["/opt/apps/blog/current"]
+    assert result["releases"] == [{"project": "blog", "root": "/opt/apps/blog", "src": "trees/app/",
+                                   "wsgi_file": "app/wsgi.py", "keep": 3}]
+
+
+def test_code_current_release_goes_first_on_python_path() -> None:
+    result = plan(code_project(python_path=["/opt/lib", "/opt/more"]))
+    assert one_project(result, "app")["python_path"] == ["/srv/wsgi/app/current", "/opt/lib", "/opt/more"]
+    assert group(result, "app")["python_path"] == ["/srv/wsgi/app/current", "/opt/lib", "/opt/more"]
+
+
+def test_code_without_python_path_has_only_the_current_release_on_it() -> None:
+    result = plan(code_project())
+    assert one_project(result, "app")["python_path"] == ["/srv/wsgi/app/current"]
+    assert group(result, "app")["python_path"] == ["/srv/wsgi/app/current"]
+
+
+def test_code_python_path_entries_are_still_checked() -> None:
+    assert failure(code_project(python_path=["relative/lib"])).startswith(
+        "project 'app': field 'python_path[0]': ")
+
+
+def test_projects_without_code_keep_their_python_path_as_given() -> None:
+    result = plan(project(python_path=["/opt/lib"]))
+    assert one_project(result, "app")["python_path"] == ["/opt/lib"]
+    assert result["releases"] == []
+
+
+def test_releases_list_each_code_project_and_only_those() -> None:
+    result = plan(
+        code_project("blog", path="/blog", code={"src": "trees/blog", "wsgi_file": "blog/wsgi.py", "keep": 5}),
+        code_project("shop", path="/shop"),
+        project("api", path="/api"),
+        project("docs", script=..., source="files/docs.wsgi", path="/docs"),
+        project("old", state="absent", script=..., code=dict(CODE)),
+    )
+    assert result["releases"] == [
+        {"project": "blog", "root": "/srv/wsgi/blog", "src": "trees/blog", "wsgi_file": "blog/wsgi.py", "keep": 5},
+        {"project": "shop", "root": "/srv/wsgi/shop", "src": "trees/app/", "wsgi_file": "app/wsgi.py", "keep": 3},
+    ]
+    assert result["scripts"] == [{"project": "api", "path": SCRIPT}]
+    assert result["files"] == [{"project": "docs", "src": "files/docs.wsgi", "dest": "/srv/wsgi/docs/docs.wsgi",
+                                "group": "docs"}]
+    assert result["absent"] == ["old"]
+
+
+def test_a_code_project_is_in_neither_scripts_nor_files() -> None:
+    result = plan(code_project())
+    assert (result["scripts"], result["files"]) == ([], [])
+    assert [r["project"] for r in result["releases"]] == ["app"]
+
+
+def test_no_other_project_may_join_the_daemon_group_of_a_code_project() -> None:
+    # The group's python-path starts with the code project's current release: the group must be its own.
+    message = failure(code_project(daemon="app"), project("other", path="/other", daemon="app"))
+    assert message.startswith("project 'other': field 'daemon': ") or message == NEEDS_OWN_GROUP, message
+
+
+@pytest.mark.parametrize("directory", ["/srv/wsgi/app/releases", "/srv/wsgi/app/releases/0123456789abcdef"])
+def test_a_static_directory_holding_the_releases_is_refused(directory: str) -> None:
+    # Apache would serve every release's code (settings included) as files.
+    message = failure(code_project(static=[{"path": "/static", "directory": directory}]))
+    assert message.startswith("project 'app': field 'static[0].directory': %s holds the code" % directory), message
