@@ -139,7 +139,8 @@ PROJECT_KEYS = frozenset(
     """.split()
 )
 # What a project's `code` may give, and the releases kept by default.
-CODE_KEYS = frozenset("src wsgi_file keep".split())
+CODE_KEYS = frozenset("src wsgi_file keep hooks".split())
+HOOK_KEYS = frozenset("name command".split())
 DEFAULT_KEEP = 3
 RELATIVE_PATH_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+@-]*(/[A-Za-z0-9_][A-Za-z0-9_.+@-]*)*$")
 # What each entry of a project's `static` may give.
@@ -181,6 +182,8 @@ class Mount:
     group: Optional[str]  # None: embedded mode
     application_group: str
     pass_authorization: bool
+    # A code project's folder, which holds the `current` link Apache must follow.
+    release_root: Optional[str] = None
 
     @property
     def script_dir(self) -> str:
@@ -276,7 +279,12 @@ class Plan:
             "scripts": [{"project": p["name"], "path": p["script"]} for p in self.projects
                         if not p["source"] and not p["code"]],
             # For wsgi_release: each code tree, its project's folder and the releases it keeps.
-            "releases": [dict(p["code"], project=p["name"]) for p in self.projects if p["code"]],
+            "releases": [{"project": p["name"], **{k: v for k, v in p["code"].items() if k != "hooks"}}
+                         for p in self.projects if p["code"]],
+            # For the hooks of a new release: each with its project's account and venv.
+            "hooks": [{"project": p["name"], "hook": hook["name"], "command": hook["command"], "user": p["user"],
+                       "root": p["code"]["root"], "python_home": p["python_home"]}
+                      for p in self.projects if p["code"] for hook in p["code"]["hooks"]],
             # For wsgi_files: the static folders to create where missing (their files come from elsewhere).
             "static_dirs": [{"project": e["project"], "path": e["directory"]}
                             for p in self.projects for e in p["static"]],
@@ -484,7 +492,32 @@ def _code(project: str, value: Any) -> dict[str, Any]:
     wsgi_file = _str(project, "code.wsgi_file", value["wsgi_file"], RELATIVE_PATH_RE,
                      "a path inside the tree such as mysite/wsgi.py (letters, digits, _ . + @ -; no leading dot)")
     return {"src": src, "wsgi_file": wsgi_file,
-            "keep": _int(project, "code.keep", value.get("keep", DEFAULT_KEEP), 1, 100)}
+            "keep": _int(project, "code.keep", value.get("keep", DEFAULT_KEEP), 1, 100),
+            "hooks": _hooks(project, value.get("hooks"))}
+
+
+def _hooks(project: str, value: Any) -> list[dict[str, Any]]:
+    """Commands run before a new release goes live: each a name and an argv (no shell)."""
+    hooks = []
+    names: set[str] = set()
+    for index, hook in enumerate(_string_list(project, "code.hooks", value)):
+        where = "code.hooks[%d]" % index
+        if not isinstance(hook, dict):
+            raise _fail(project, where, "must be a mapping of name and command, got %r" % (hook,))
+        for key in hook:
+            if key not in HOOK_KEYS:
+                raise _fail(project, "%s.%s" % (where, key), "unknown field (known: %s)" % ", ".join(sorted(HOOK_KEYS)))
+        name = _str(project, where + ".name", hook.get("name"), NAME_RE, "a hook name of letters, digits, _ . -")
+        if name in names:
+            raise _fail(project, where + ".name", "hook %r is given twice" % name)
+        names.add(name)
+        command = hook.get("command")
+        if (not isinstance(command, list) or not command
+                or not all(isinstance(arg, str) and arg and "\x00" not in arg for arg in command)):
+            raise _fail(project, where + ".command", "must be a list of arguments such as [python, manage.py, "
+                        "migrate, --noinput] (no shell), got %r" % (command,))
+        hooks.append({"name": name, "command": list(command)})
+    return hooks
 
 
 def _string_list(project: str, name: str, value: Any) -> list[Any]:
@@ -888,6 +921,7 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
             project=project["name"], path=project["path"], script=project["script"],
             group=project["daemon"], application_group=project["application_group"],
             pass_authorization=project["pass_authorization"],
+            release_root=project["code"]["root"] if project["code"] else None,
         ))
 
     statics = _static_mounts(projects, vhosts, routes)

@@ -207,6 +207,15 @@ releases:
   type: list
   elements: dict
   sample: [{"project": blog, "root": /srv/wsgi/blog, "src": blog/, "wsgi_file": blog/wsgi.py, "keep": 3}]
+hooks:
+  description:
+    - The hooks of the projects' code trees, in order, each with its C(project), C(hook) (its name), C(command)
+      (an argument list), and the C(user), C(root) and C(python_home) it runs with.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"project": blog, "hook": migrate, "command": [python, manage.py, migrate, --noinput], "user": blog,
+            "root": /srv/wsgi/blog, "python_home": /srv/wsgi/blog/venv}]
 static_dirs:
   description: The folders of the projects' C(static) mounts, which O(modwsgi.fleet.wsgi_files#module:directories) creates where missing.
   returned: success
@@ -324,7 +333,8 @@ vhosts:
       description:
         - The projects it serves, longest path first (the order C(WSGIScriptAlias) needs).
         - Each has C(project), C(path), C(script), C(script_dir), C(group) (null in embedded mode),
-          C(application_group) and C(pass_authorization).
+          C(application_group), C(pass_authorization) and C(release_root) (for a project with C(code), its
+          folder, which holds the C(current) link; else null).
       type: list
       elements: dict
     static:

@@ -258,12 +258,19 @@ CATALOG = "http://127.0.0.1:8094/"
 CATALOG_TREE = REPO / "roles" / "wsgi" / "files" / "examples" / "catalog"
 
 
-def catalog_projects(host, src):
-    """The inventory's projects, with catalog's code from ``src``."""
+HOOK_LOG = "/tmp/catalog-hooks.log"
+# Each run of it writes who ran it, in which folder, for which release.
+RECORD = {"name": "record", "command": [
+    "python3", "-c", "import os, pwd; open(%r, 'a').write('%%s %%s %%s\\n' %% (pwd.getpwuid(os.getuid()).pw_name, "
+    "os.getcwd(), os.environ['MODWSGI_FLEET_RELEASE']))" % HOOK_LOG]}
+
+
+def catalog_projects(host, src, *hooks):
+    """The inventory's projects, with catalog's code from ``src`` and these hooks after its own."""
     projects = inventory_projects(host)
     for project in projects:
         if project["name"] == "catalog":
-            project["code"] = dict(project["code"], src=str(src))
+            project["code"] = dict(project["code"], src=str(src), hooks=project["code"]["hooks"] + list(hooks))
     return projects
 
 
@@ -291,19 +298,34 @@ def test_code_ships_as_releases_switched_atomically_and_rolled_back(host, tmp_pa
     shutil.copytree(CATALOG_TREE, tree)
     init = tree / "catalog" / "__init__.py"
     init.write_text(init.read_text().replace('VERSION = "1"', 'VERSION = "2"'))
-    rc, output = site(tmp_path, catalog_projects(host, tree))
+    host.run("rm -f %s", HOOK_LOG)
+    rc, output = site(tmp_path, catalog_projects(host, tree, RECORD))
     assert rc == 0, output[-3000:]
     second = current_release(host)
     assert second != first and host.file("/srv/wsgi/catalog/releases/%s" % first).is_directory
+    # The hooks ran once, before the switch, as catalog in the new release's folder.
+    release_dir = "/srv/wsgi/catalog/releases/%s" % second
+    assert host.file(HOOK_LOG).content_string == "catalog %s %s\n" % (release_dir, release_dir)
     reply = ask(host, CATALOG)
     assert (reply["version"], reply["release"]) == ("2", second)
     after = group_pids(host)
     assert after["catalog"] != before["catalog"]
     assert {g: p for g, p in after.items() if g != "catalog"} == {g: p for g, p in before.items() if g != "catalog"}
     assert apache_workers(host) == apache_before, "a new release reloads no Apache"
-    # The same tree again: nothing changes, nothing is sent.
-    rc, output = site(tmp_path, catalog_projects(host, tree))
+    # The same tree again: nothing changes, nothing is sent, no hook runs.
+    rc, output = site(tmp_path, catalog_projects(host, tree, RECORD))
     assert rc == 0 and recap_changed(output) == 0, output[-3000:]
+    assert host.file(HOOK_LOG).content_string.count("\n") == 1
+
+    # A new release whose hook fails: the play stops naming the project and the hook; the release serving stays.
+    third = tmp_path / "third"
+    shutil.copytree(tree, third)
+    (third / "catalog" / "__init__.py").write_text('VERSION = "3"\n')
+    refuse = {"name": "refuse", "command": ["python3", "-c", "raise SystemExit('version 3 is not ready')"]}
+    rc, output = site(tmp_path, catalog_projects(host, third, refuse))
+    assert rc != 0 and "project 'catalog': hook 'refuse'" in output and "version 3 is not ready" in output, \
+        output[-3000:]
+    assert current_release(host) == second and ask(host, CATALOG)["release"] == second
 
     # A tree without its WSGI file: refused on the host, naming the project; the release serving stays.
     broken = tmp_path / "broken"

@@ -350,17 +350,20 @@ def check_wsgi_conf(plan: dict[str, Any], text: str, sizes: Optional[dict[str, A
             assert location.values("WSGIPassAuthorization") == (["On"] if mount["pass_authorization"] else [])
         # An Alias is applied before any WSGIScriptAlias: no static path may take a mount's.
         assert not {e["path"] for e in vhost["static"]} & set(mounts)
-        check_static(block, vhost, {m["script_dir"] for m in vhost["mounts"]}, plan["projects"])
+        check_static(block, vhost, {m["script_dir"] for m in vhost["mounts"]}, plan["projects"],
+                     {m["release_root"] for m in vhost["mounts"] if m.get("release_root")})
     return top
 
 
-def check_static(block: Block, vhost: dict[str, Any], script_dirs: set[str], projects: list[dict[str, Any]]) -> None:
+def check_static(block: Block, vhost: dict[str, Any], script_dirs: set[str], projects: list[dict[str, Any]],
+                 release_roots: Optional[set[str]] = None) -> None:
     """The Alias lines, <Directory> sections and cache <Location> sections of one rendered virtual host,
     against its plan.
 
     ``script_dirs``: the folders of the scripts the virtual host serves itself (none in the front end of
     isolation instance), whose <Directory> sections come first. ``projects``: the plan's projects, whose
-    own ``static`` entries for this virtual host must be the ones it serves.
+    own ``static`` entries for this virtual host must be the ones it serves. ``release_roots``: the folders
+    of code projects, whose <Directory> (after the scripts') follows their `current` link and grants nothing.
 
     Each static folder gets one <Directory> (once, however many paths it is behind), naming its projects,
     with no Header: a folder behind two paths cannot tell which URL a file was asked by. Cache-Control is
@@ -375,10 +378,16 @@ def check_static(block: Block, vhost: dict[str, Any], script_dirs: set[str], pro
     assert block.values("Alias") == ['"%s" "%s"' % (e["path"], e["directory"]) for e in entries]
     # <Directory>: the scripts' folders, then each static folder once, sorted.
     folders = sorted({e["directory"] for e in entries})
+    roots = sorted(release_roots or ())
     sections = block.blocks("Directory")
-    assert len(sections) == len(script_dirs) + len(folders), [b.arg for b in sections]
-    code, static = sections[:len(script_dirs)], sections[len(script_dirs):]
+    assert len(sections) == len(script_dirs) + len(roots) + len(folders), [b.arg for b in sections]
+    code, links = sections[:len(script_dirs)], sections[len(script_dirs):len(script_dirs) + len(roots)]
+    static = sections[len(script_dirs) + len(roots):]
     assert {unquote(b.arg) for b in code} == script_dirs
+    assert [unquote(b.arg) for b in links] == roots
+    for section in links:
+        assert section.directives == [("Options", "FollowSymLinks"), ("AllowOverride", "None"),
+                                      ("Require", "all denied")], section.directives
     assert [unquote(b.arg) for b in static] == folders
     for section in code:
         assert section.values("Require") == ["all granted"]

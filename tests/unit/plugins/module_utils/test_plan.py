@@ -490,7 +490,7 @@ def test_vhosts_are_sorted_and_carry_the_mounts() -> None:
     (mount,) = result["vhosts"][0]["mounts"]
     assert mount == {
         "project": "k", "path": "/", "script": SCRIPT, "script_dir": "/srv/wsgi/app", "group": "k",
-        "application_group": "keystone", "pass_authorization": True,
+        "application_group": "keystone", "pass_authorization": True, "release_root": None,
     }
 
 
@@ -1115,7 +1115,7 @@ def code_project(name: str = "app", code: Any = None, **fields: Any) -> dict[str
 def test_code_is_parsed_with_the_default_keep() -> None:
     result = plan(code_project())
     assert one_project(result, "app")["code"] == {
-        "src": "trees/app/", "wsgi_file": "app/wsgi.py", "keep": 3, "root": "/srv/wsgi/app",
+        "src": "trees/app/", "wsgi_file": "app/wsgi.py", "keep": 3, "root": "/srv/wsgi/app", "hooks": [],
     }
     assert one_project(result, "app")["source"] is None
 
@@ -1146,7 +1146,7 @@ def test_code_that_is_not_a_mapping_is_refused(code: Any) -> None:
 
 def test_code_with_an_unknown_key_is_refused() -> None:
     assert failure(code_project(code=dict(CODE, dest="/srv/x"))) == \
-        "project 'app': field 'code.dest': unknown field (known: keep, src, wsgi_file)"
+        "project 'app': field 'code.dest': unknown field (known: hooks, keep, src, wsgi_file)"
 
 
 @pytest.mark.parametrize("missing", ["src", "wsgi_file"])
@@ -1288,3 +1288,37 @@ def test_a_static_directory_holding_the_releases_is_refused(directory: str) -> N
     # Apache would serve every release's code (settings included) as files.
     message = failure(code_project(static=[{"path": "/static", "directory": directory}]))
     assert message.startswith("project 'app': field 'static[0].directory': %s holds the code" % directory), message
+
+
+# --- Hooks of a new release ------------------------------------------------------------
+
+
+def test_hooks_are_listed_with_the_projects_account_root_and_venv() -> None:
+    hooks = [{"name": "migrate", "command": ["python", "manage.py", "migrate", "--noinput"]},
+             {"name": "check", "command": ["python", "-c", "import app"]}]
+    result = plan(code_project(code=dict(CODE, hooks=hooks), pip_packages=["django"]))
+    assert result["hooks"] == [
+        {"project": "app", "hook": "migrate", "command": ["python", "manage.py", "migrate", "--noinput"],
+         "user": "app", "root": "/srv/wsgi/app", "python_home": "/srv/wsgi/app/venv"},
+        {"project": "app", "hook": "check", "command": ["python", "-c", "import app"],
+         "user": "app", "root": "/srv/wsgi/app", "python_home": "/srv/wsgi/app/venv"},
+    ]
+    # The module gets the releases without them.
+    assert "hooks" not in result["releases"][0]
+
+
+@pytest.mark.parametrize(("hooks", "field", "why"), [
+    ("migrate", "code.hooks", "must be a list"),
+    (["migrate"], "code.hooks[0]", "must be a mapping of name and command"),
+    ([{"name": "m", "command": ["x"], "shell": True}], "code.hooks[0].shell", "unknown field"),
+    ([{"command": ["x"]}], "code.hooks[0].name", "must be a hook name"),
+    ([{"name": "a b", "command": ["x"]}], "code.hooks[0].name", "must be a hook name"),
+    ([{"name": "m", "command": "python manage.py migrate"}], "code.hooks[0].command", "must be a list of arguments"),
+    ([{"name": "m", "command": []}], "code.hooks[0].command", "must be a list of arguments"),
+    ([{"name": "m", "command": ["x", ""]}], "code.hooks[0].command", "must be a list of arguments"),
+    ([{"name": "m", "command": ["x", 1]}], "code.hooks[0].command", "must be a list of arguments"),
+    ([{"name": "m", "command": ["x"]}, {"name": "m", "command": ["y"]}], "code.hooks[1].name", "hook 'm' is given twice"),
+])
+def test_bad_hooks_are_refused_naming_the_field(hooks: Any, field: str, why: str) -> None:
+    message = failure(code_project(code=dict(CODE, hooks=hooks)))
+    assert message.startswith("project 'app': field '%s': %s" % (field, why)), message
