@@ -74,3 +74,14 @@ def stale_venvs(venvs: list[dict[str, Any]], read_stamp: Any) -> list[str]:
     """
     return [venv["python_home"] for venv in venvs
             if read_stamp(venv["python_home"]) != stamp_text(venv["packages"], venv["pip_args"])]
+
+
+def make_dirs(path: str) -> None:
+    """Create the folder and its missing parents, each with mode 0755 whatever the umask."""
+    missing = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for folder in reversed(missing):
+        os.mkdir(folder)
+        os.chmod(folder, 0o755)

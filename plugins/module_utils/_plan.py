@@ -135,16 +135,28 @@ PROJECT_KEYS = frozenset(
     """
     name state mode script source port path server_name user group
     python_home python_path pip_packages processes threads options daemon
-    application_group pass_authorization sizing tls_certificate tls_key static code
+    application_group pass_authorization sizing tls_certificate tls_key static code data_dirs
     """.split()
 )
-# What a project's `code` may give, and the releases kept by default.
-CODE_KEYS = frozenset("src wsgi_file keep hooks".split())
+# What a project's `code` may give, where its tree comes from (exactly one), and the releases kept by default.
+CODE_KEYS = frozenset("src archive git subdir wsgi_file keep hooks".split())
+CODE_SOURCES = ("src", "archive", "git")
+GIT_KEYS = frozenset("repo version".split())
+# A git repository: a URL (https://, ssh://, git://, file://), scp-like user@host:path, or an absolute path.
+# No spaces, quotes or control characters; no host that git could read as an option.
+_GIT_CHAR = r"[^\s'\"\x00-\x1f\x7f]"
+GIT_REPO_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://(?!-)%s+|[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9_.-]+:%s+|/%s*)$"
+                         % (_GIT_CHAR, _GIT_CHAR, _GIT_CHAR))
+# Folders no project's account may own (data_dirs, writable static), besides / and the top-level ones.
+SYSTEM_FOLDERS = frozenset("/var/lib /var/log /var/cache /var/tmp /var/www /var/spool /usr/lib /usr/local /usr/share "
+                           "/usr/bin /usr/sbin /etc/ssl /etc/apache2 /etc/httpd /etc/systemd".split())
+# A branch, tag or commit: no leading dash (git would read an option), no "..".
+GIT_VERSION_RE = re.compile(r"^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_./+@-]{0,199}$")
 HOOK_KEYS = frozenset("name command".split())
 DEFAULT_KEEP = 3
 RELATIVE_PATH_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+@-]*(/[A-Za-z0-9_][A-Za-z0-9_.+@-]*)*$")
 # What each entry of a project's `static` may give.
-STATIC_KEYS = frozenset("path directory max_age".split())
+STATIC_KEYS = frozenset("path directory max_age writable".split())
 MAX_STATIC_AGE = 365 * 24 * 3600
 # Metadata a project may give for modwsgi.fleet.wsgi_sizing; the values are
 # checked there, the keys here.
@@ -158,7 +170,7 @@ GROUP_FIELDS = ("user", "group", "python_home", "python_path", "processes", "thr
 # the owner's pip_packages, and the owner's sizing as it is.
 JOINER_FIELDS = GROUP_FIELDS + ("pip_packages", "sizing")
 DAEMON_ONLY_FIELDS = ("daemon", "user", "group", "python_home", "python_path", "pip_packages", "processes", "threads",
-                      "options", "sizing")
+                      "options", "sizing", "data_dirs")
 
 
 class PlanError(ValueError):
@@ -285,9 +297,13 @@ class Plan:
             "hooks": [{"project": p["name"], "hook": hook["name"], "command": hook["command"], "user": p["user"],
                        "root": p["code"]["root"], "python_home": p["python_home"]}
                       for p in self.projects if p["code"] for hook in p["code"]["hooks"]],
-            # For wsgi_files: the static folders to create where missing (their files come from elsewhere).
-            "static_dirs": [{"project": e["project"], "path": e["directory"]}
-                            for p in self.projects for e in p["static"]],
+            # For wsgi_files: the static folders (root's, or the project's account's where a hook fills
+            # them) and the data folders its daemons write, each created where missing.
+            "directories": [dict({"project": e["project"], "path": e["directory"]},
+                                 **({"owner": p["user"], "group": p["group"], "mode": "0755"} if e["writable"] else {}))
+                            for p in self.projects for e in p["static"]]
+            + [{"project": p["name"], "path": path, "owner": p["user"], "group": p["group"], "mode": "0750"}
+               for p in self.projects for path in p["data_dirs"]],
             "sizing": [r for r in (g.sizing_request() for g in self.groups) if r is not None],
             "unsized_capacity": sum((g.processes or 1) * g.threads for g in self.groups if g.sizing is None),
             "accounts": [{"user": user, "group": group} for user, group in sorted({(g.user, g.group) for g in self.groups})],
@@ -454,8 +470,8 @@ def _static(project: str, value: Any) -> list[dict[str, Any]]:
     for index, entry in enumerate(_string_list(project, "static", value)):
         where = "static[%d]" % index
         if not isinstance(entry, dict):
-            raise _fail(project, where, "must be a mapping of path, directory and optionally max_age, got %r"
-                        % (entry,))
+            raise _fail(project, where, "must be a mapping of path, directory and optionally max_age and writable, "
+                        "got %r" % (entry,))
         for key in entry:
             if key not in STATIC_KEYS:
                 raise _fail(project, "%s.%s" % (where, key), "unknown field (known: %s)" % ", ".join(sorted(STATIC_KEYS)))
@@ -472,28 +488,64 @@ def _static(project: str, value: Any) -> list[dict[str, Any]]:
             "path": path,
             "directory": _fs_path(project, "%s.directory" % where, entry["directory"]),
             "max_age": None if max_age is None else _int(project, "%s.max_age" % where, max_age, 0, MAX_STATIC_AGE),
+            "writable": (False if entry.get("writable") is None
+                         else _bool(project, "%s.writable" % where, entry["writable"])),
         })
     return entries
 
 
 def _code(project: str, value: Any) -> dict[str, Any]:
-    """A code tree from the controller, shipped as releases: its src, the WSGI file in it, the releases kept."""
+    """A code tree shipped as releases: where it comes from, the WSGI file in it, the releases kept, the hooks."""
     if not isinstance(value, dict):
-        raise _fail(project, "code", "must be a mapping of src, wsgi_file and optionally keep, got %r" % (value,))
+        raise _fail(project, "code", "must be a mapping of src, archive or git, wsgi_file and optionally subdir, "
+                    "keep and hooks, got %r" % (value,))
     for key in value:
         if key not in CODE_KEYS:
             raise _fail(project, "code.%s" % key, "unknown field (known: %s)" % ", ".join(sorted(CODE_KEYS)))
-    for key in ("src", "wsgi_file"):
+    given = [key for key in CODE_SOURCES if key in value]
+    if len(given) != 1:
+        raise _fail(project, "code.%s" % (given[1] if given else "src"),
+                    "give exactly one of src (a directory on the controller), archive (a tar or zip file on the "
+                    "controller) or git (a repository the host can fetch from)")
+    if "wsgi_file" not in value:
+        raise _fail(project, "code.wsgi_file", "is required")
+    code: dict[str, Any] = {}
+    for key in ("src", "archive"):
+        if key in value:
+            where = value[key]
+            if not isinstance(where, str) or not where or "\n" in where or "\x00" in where:
+                raise _fail(project, "code.%s" % key, "must be the path of a %s on the controller, got %r"
+                            % ("directory" if key == "src" else "tar or zip file", where))
+            code[key] = where
+    if "git" in value:
+        code["git"] = _git(project, value["git"])
+    code["subdir"] = ("" if value.get("subdir") in (None, "") else _str(
+        project, "code.subdir", value["subdir"], RELATIVE_PATH_RE,
+        "the tree's folder inside the %s, such as src or myapp-1.0" % given[0]))
+    code["wsgi_file"] = _str(project, "code.wsgi_file", value["wsgi_file"], RELATIVE_PATH_RE,
+                             "a path inside the tree such as mysite/wsgi.py (letters, digits, _ . + @ -; no leading dot)")
+    code["keep"] = _int(project, "code.keep", value.get("keep", DEFAULT_KEEP), 1, 100)
+    code["hooks"] = _hooks(project, value.get("hooks"))
+    return code
+
+
+def _git(project: str, value: Any) -> dict[str, str]:
+    """A git repository the host fetches from, and the branch, tag or commit that is the release."""
+    if not isinstance(value, dict):
+        raise _fail(project, "code.git", "must be a mapping of repo and version, got %r" % (value,))
+    for key in value:
+        if key not in GIT_KEYS:
+            raise _fail(project, "code.git.%s" % key, "unknown field (known: %s)" % ", ".join(sorted(GIT_KEYS)))
+    for key in ("repo", "version"):
         if key not in value:
-            raise _fail(project, "code.%s" % key, "is required")
-    src = value["src"]
-    if not isinstance(src, str) or not src or "\n" in src or "\x00" in src:
-        raise _fail(project, "code.src", "must be the path of a directory on the controller, got %r" % (src,))
-    wsgi_file = _str(project, "code.wsgi_file", value["wsgi_file"], RELATIVE_PATH_RE,
-                     "a path inside the tree such as mysite/wsgi.py (letters, digits, _ . + @ -; no leading dot)")
-    return {"src": src, "wsgi_file": wsgi_file,
-            "keep": _int(project, "code.keep", value.get("keep", DEFAULT_KEEP), 1, 100),
-            "hooks": _hooks(project, value.get("hooks"))}
+            raise _fail(project, "code.git.%s" % key, "is required")
+    return {
+        "repo": _str(project, "code.git.repo", value["repo"], GIT_REPO_RE,
+                     "a repository the host can fetch from: a URL such as https://git.example.com/shop.git, "
+                     "git@git.example.com:shop.git or an absolute path (no spaces or quotes)"),
+        "version": _str(project, "code.git.version", value["version"], GIT_VERSION_RE,
+                        "a branch, tag or commit such as main, v1.4.2 or 4f2a9c1 (no leading dash, no '..')"),
+    }
 
 
 def _hooks(project: str, value: Any) -> list[dict[str, Any]]:
@@ -631,7 +683,14 @@ def normalize_project(raw: Any, index: int, base_dir: str,
         "tls": _tls(name, raw.get("tls_certificate"), raw.get("tls_key")),
         "static": _static(name, raw.get("static")),
         "code": code,
+        "data_dirs": [_fs_path(name, "data_dirs[%d]" % i, p)
+                      for i, p in enumerate(_string_list(name, "data_dirs", raw.get("data_dirs")))],
     }
+    if mode == "embedded":
+        for index, entry in enumerate(project["static"]):
+            if entry["writable"]:
+                raise _fail(name, "static[%d].writable" % index, "needs the project's own account, which mode "
+                            "embedded has not (the app runs in Apache's own processes)")
     # How the role asks the project on the host itself (wsgi_healthcheck, wsgi_restart).
     project["probe"] = {
         "name": name,
@@ -780,6 +839,59 @@ def _under(path: str, prefix: str) -> bool:
     return prefix == "/" or path == prefix or path.startswith(prefix + "/")
 
 
+def _private_folders(projects: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    """(project, folder, whether a folder below it is private too) of what Apache must never serve as files.
+
+    A script's folder may hold a static folder beside the script; a venv, a
+    code tree's releases, its `current` link, its git mirror or a data folder
+    hold nothing Apache may serve.
+    """
+    private = [(p["name"], posixpath.dirname(p["script"]), False) for p in projects if not p["code"]]
+    private += [(p["name"], p["python_home"], True) for p in projects if p["python_home"]]
+    private += [(p["name"], p["code"]["root"] + folder, True) for p in projects if p["code"]
+                for folder in ("/releases", "/current", "/repository.git")]
+    private += [(p["name"], path, True) for p in projects for path in p["data_dirs"]]
+    return private
+
+
+def _check_owned_folders(projects: list[dict[str, Any]], base_dir: str) -> None:
+    """The folders a project's account is given (data_dirs, writable static) hold nothing it must not change.
+
+    The role sets their owner on every run: such a folder must not be a
+    system folder, nor hold the projects' base folder, any project's folder
+    or script, nor lie in a venv, a release, `current` or a git mirror; and
+    one folder has one owner.
+    """
+    holders = [(None, base_dir)] + [("%r" % p["name"], "%s/%s" % (base_dir, p["name"])) for p in projects]
+    holders += [("%r" % p["name"], p["script"]) for p in projects]
+    data = {path for p in projects for path in p["data_dirs"]}
+    inner = [(name, held) for name, held, below_too in _private_folders(projects) if below_too and held not in data]
+    owners: dict[str, tuple[str, str, Optional[str]]] = {}
+    for project in projects:
+        given = [("static[%d].directory" % i, e["directory"], project["user"] if e["writable"] else None)
+                 for i, e in enumerate(project["static"])]
+        given += [("data_dirs[%d]" % i, path, project["user"]) for i, path in enumerate(project["data_dirs"])]
+        for field, path, owner in given:
+            seen = owners.setdefault(path, (project["name"], field, owner))
+            if seen[2] != owner:
+                raise _fail(project["name"], field, "%s is also project %r's %s, %s; one folder has one owner"
+                            % (path, seen[0], seen[1], "owned by %s" % seen[2] if seen[2] else "root's"))
+            if owner is None:
+                continue
+            if path.count("/") < 2 or path in SYSTEM_FOLDERS:
+                raise _fail(project["name"], field, "%s is a system folder, which the project's account must not own; "
+                            "give a folder of its own such as %s/%s/data" % (path, base_dir, project["name"]))
+            for name, held in holders:
+                if held == path or held.startswith(path + "/"):
+                    raise _fail(project["name"], field, "%s holds %s (%s), which the project's account must not own"
+                                % (path, "the projects' base folder" if name is None else
+                                   "the folder or script of project %s" % name, held))
+            for name, held in inner:
+                if path == held or path.startswith(held + "/"):
+                    raise _fail(project["name"], field, "%s lies in the venv or code of project %r (%s)"
+                                % (path, name, held))
+
+
 def _static_mounts(projects: list[dict[str, Any]], vhosts: dict[tuple[int, str], list[Mount]],
                    routes: dict[tuple[int, str, str], str]) -> dict[tuple[int, str], list[dict[str, Any]]]:
     """Each virtual host's static mounts, checked against its projects' paths and the host's code.
@@ -791,11 +903,7 @@ def _static_mounts(projects: list[dict[str, Any]], vhosts: dict[tuple[int, str],
     directory must hold no project's script or venv, which Apache would then
     serve as files.
     """
-    # (project, folder, whether a folder below it is private too): a script's
-    # folder may hold a static folder beside the script, a venv or releases not.
-    private = [(p["name"], posixpath.dirname(p["script"]), False) for p in projects if not p["code"]]
-    private += [(p["name"], p["python_home"], True) for p in projects if p["python_home"]]
-    private += [(p["name"], p["code"]["root"] + "/releases", True) for p in projects if p["code"]]
+    private = _private_folders(projects)
     found: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for project in projects:
         vhost_key = (project["port"], project["server_name"] or "")
@@ -821,7 +929,7 @@ def _static_mounts(projects: list[dict[str, Any]], vhosts: dict[tuple[int, str],
             for name, held, below_too in private:
                 if held == directory or held.startswith(directory + "/") or (
                         below_too and directory.startswith(held + "/")):
-                    raise _fail(project["name"], where + ".directory", "%s holds the code or venv of project %r "
+                    raise _fail(project["name"], where + ".directory", "%s holds the code, venv or data of project %r "
                                 "(%s), which Apache would then serve as files" % (directory, name, held))
             found.setdefault(vhost_key, []).append(dict(entry))
     # The cache header is set by URL (<Location>): one without max_age below
@@ -925,6 +1033,7 @@ def build_plan(raw_projects: Any, base_dir: str = "/srv/wsgi", default_threads: 
         ))
 
     statics = _static_mounts(projects, vhosts, routes)
+    _check_owned_folders(projects, base_dir)
 
     vhost_list = []
     for (port, server_name), mounts in sorted(vhosts.items()):

@@ -18,11 +18,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import lzma
 import os
 import re
+import stat
 import tarfile
+import zipfile
 import zlib
 from typing import Optional
+
+from ansible_collections.modwsgi.fleet.plugins.module_utils._files import make_dirs
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
@@ -41,44 +46,162 @@ def _skipped(name: str) -> bool:
     return name in SKIPPED_NAMES or name.endswith(SKIPPED_SUFFIXES)
 
 
-def tree_archive(root: str) -> bytes:
-    """The release archive (tar.gz) of the directory ``root``: the same bytes for the same tree.
+# One entry of a tree: None for a folder, (content, executable) for a file.
+Entry = Optional[tuple[bytes, bool]]
 
-    Regular files and folders only, names sorted, mode 0755 for folders and
-    executable files and 0644 for the others, no owners or times. A symbolic
-    link is refused (it could point anywhere on the host).
+
+def _canonical(entries: dict[str, Entry]) -> bytes:
+    """The release archive (tar.gz) of a tree given as path -> entry: the same bytes for the same tree.
+
+    Folders and regular files only, in the order a top-down walk with sorted
+    names gives (each folder's subfolders, then its files, then each
+    subfolder's own), mode 0755 for folders and executable files and 0644 for
+    the others, no owners or times. Whatever the tree came from (a folder, an
+    archive, a git commit), the same files give the same release id.
     """
-    if not os.path.isdir(root):
-        raise ReleaseError("%s is not a directory" % root)
+    children: dict[str, tuple[list[str], list[str]]] = {"": ([], [])}
+    for path in sorted(entries):
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            sub = "/".join(parts[:depth])
+            is_dir = depth < len(parts) or entries[path] is None
+            parent = "/".join(parts[:depth - 1])
+            if is_dir and sub not in children:
+                children[sub] = ([], [])
+                children[parent][0].append(sub)
+            elif not is_dir:
+                children[parent][1].append(sub)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not _skipped(d))
-            for name in dirs + sorted(f for f in files if not _skipped(f)):
-                path = os.path.join(folder, name)
-                arcname = os.path.relpath(path, root).replace(os.sep, "/")
-                if os.path.islink(path):
-                    raise ReleaseError("%s is a symbolic link; a release holds folders and files only" % arcname)
-                info = tarfile.TarInfo(arcname)
+        def emit(folder: str) -> None:
+            dirs, files = children[folder]
+            for path in sorted(dirs) + sorted(files):
+                info = tarfile.TarInfo(path)
                 info.mtime = 0
                 info.uid = info.gid = 0
                 info.uname = info.gname = ""
-                if os.path.isdir(path):
+                entry = entries.get(path)
+                if entry is None:
                     info.type, info.mode = tarfile.DIRTYPE, 0o755
                     tar.addfile(info)
-                elif os.path.isfile(path):
-                    # The file's own bits, whoever packs it: the same tree gives the same id.
-                    info.mode = 0o755 if os.stat(path).st_mode & 0o111 else 0o644
-                    with open(path, "rb") as handle:
-                        data = handle.read()
+                else:
+                    data, executable = entry
+                    info.mode = 0o755 if executable else 0o644
                     info.size = len(data)
                     tar.addfile(info, io.BytesIO(data))
-                else:
-                    raise ReleaseError("%s is neither a folder nor a regular file" % arcname)
+            for path in sorted(dirs):
+                emit(path)
+        emit("")
     packed = io.BytesIO()
     with gzip.GzipFile(fileobj=packed, mode="wb", mtime=0, compresslevel=6) as handle:
         handle.write(raw.getvalue())
     return packed.getvalue()
+
+
+def _kept(path: str) -> bool:
+    return not any(_skipped(part) for part in path.split("/"))
+
+
+def tree_archive(root: str) -> bytes:
+    """The release archive of the directory ``root`` (see _canonical).
+
+    A symbolic link is refused (it could point anywhere on the host); so is
+    anything but folders and regular files.
+    """
+    if not os.path.isdir(root):
+        raise ReleaseError("%s is not a directory" % root)
+    entries: dict[str, Entry] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not _skipped(d)]
+        for name in dirs + [f for f in files if not _skipped(f)]:
+            path = os.path.join(folder, name)
+            arcname = os.path.relpath(path, root).replace(os.sep, "/")
+            if os.path.islink(path):
+                raise ReleaseError("%s is a symbolic link; a release holds folders and files only" % arcname)
+            if os.path.isdir(path):
+                entries[arcname] = None
+            elif os.path.isfile(path):
+                with open(path, "rb") as handle:
+                    # The file's own bits, whoever packs it: the same tree gives the same id.
+                    entries[arcname] = (handle.read(), bool(os.stat(path).st_mode & 0o111))
+            else:
+                raise ReleaseError("%s is neither a folder nor a regular file" % arcname)
+    return _canonical(entries)
+
+
+def _plain(name: str) -> str:
+    """An archive member's path without a leading ./ or trailing /; ReleaseError if it leaves the tree."""
+    while name.startswith("./"):
+        name = name[2:]
+    name = name.rstrip("/")
+    if name.startswith("/") or "\x00" in name or any(part in ("", ".", "..") for part in name.split("/")):
+        raise ReleaseError("archive member %r is no plain path inside the tree" % name)
+    return name
+
+
+def _members(data: bytes) -> list[tuple[str, str, Entry]]:
+    """(path, kind, entry) of each member of a tar (any compression) or zip archive; kind is dir, file or other."""
+    found: list[tuple[str, str, Entry]] = []
+    if data[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                mode = info.external_attr >> 16
+                if info.is_dir():
+                    found.append((info.filename, "dir", None))
+                elif stat.S_IFMT(mode) and not stat.S_ISREG(mode):  # zip tools may store no file type
+                    found.append((info.filename, "other", None))
+                else:
+                    found.append((info.filename, "file", (archive.read(info), bool(mode & 0o111))))
+        return found
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+        for member in tar.getmembers():
+            if member.isdir():
+                found.append((member.name, "dir", None))
+            elif member.isfile():
+                source = tar.extractfile(member)
+                found.append((member.name, "file", (source.read() if source else b"", bool(member.mode & 0o111))))
+            else:
+                found.append((member.name, "other", None))
+    return found
+
+
+def archive_tree(data: bytes, subdir: str = "") -> bytes:
+    """The release archive of the tree in a tar (gz, bz2, xz) or zip archive, or of its folder ``subdir``.
+
+    Members are checked as for a folder: plain paths inside the tree, folders
+    and regular files only; bytecode and VCS folders are left out.
+    """
+    prefix = subdir.strip("/") + "/" if subdir.strip("/") else ""
+    entries: dict[str, Entry] = {}
+    try:
+        members = _members(data)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, OSError, ValueError,
+            RuntimeError, NotImplementedError) as exc:  # RuntimeError: an encrypted zip; NotImplementedError: its method
+        raise ReleaseError("the archive cannot be read (a tar, tar.gz, tar.bz2, tar.xz or zip file): %s" % exc) from exc
+    for name, kind, entry in members:
+        if name in ("", ".", "./"):
+            continue
+        path = _plain(name)
+        if prefix:
+            if not (path + "/").startswith(prefix):
+                continue
+            path = path[len(prefix):]
+            if not path:
+                continue
+        if not _kept(path):
+            continue
+        if kind == "other":
+            raise ReleaseError("archive member %r is neither a folder nor a regular file" % name)
+        entries[path] = entry
+    for path in entries:
+        parent = path.rpartition("/")[0]
+        while parent:
+            if entries.get(parent, None) is not None:
+                raise ReleaseError("archive member %r is a file and also holds %r" % (parent, path))
+            parent = parent.rpartition("/")[0]
+    if not entries:
+        raise ReleaseError("the archive holds no files%s" % (" under %s" % prefix if prefix else ""))
+    return _canonical(entries)
 
 
 RELEASE_ID_RE = re.compile(r"^[0-9a-f]{16}$")
@@ -101,15 +224,6 @@ def check_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     return members
 
 
-def _folder(path: str) -> None:
-    """Make the folder and its missing parents, each 0755 whatever the umask."""
-    if os.path.isdir(path):
-        return
-    _folder(os.path.dirname(path))
-    os.mkdir(path)
-    os.chmod(path, 0o755)
-
-
 def unpack(archive: bytes, dest: str, wsgi_file: str) -> None:
     """Unpack ``archive`` into the new folder ``dest`` and check that it holds ``wsgi_file``."""
     try:
@@ -120,9 +234,9 @@ def unpack(archive: bytes, dest: str, wsgi_file: str) -> None:
             for member in members:
                 target = os.path.join(dest, *member.name.split("/"))
                 if member.isdir():
-                    _folder(target)
+                    make_dirs(target)
                     continue
-                _folder(os.path.dirname(target))
+                make_dirs(os.path.dirname(target))
                 source = tar.extractfile(member)
                 if source is None:  # not for a regular file, which check_members made sure of
                     raise ReleaseError("archive member %r has no content" % member.name)

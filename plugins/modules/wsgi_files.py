@@ -93,8 +93,11 @@ options:
         required: true
   directories:
     description:
-      - Folders to create where missing, empty, with owner root and mode C(0755) (a project's static
-        files, which something else fills). A folder that exists is left as it is.
+      - Folders to create where missing, empty (a project's static files, which something else fills, or the data
+        its daemons write), with owner root and mode C(0755) unless O(directories[].owner) is given.
+      - With O(directories[].owner), the folder itself gets that owner, group and mode whether new or not (a
+        project's account must be able to write it); without, a folder that exists is left as it is. What is in
+        a folder is never touched. Missing parents are created with owner root and mode C(0755).
     type: list
     elements: dict
     default: []
@@ -107,6 +110,16 @@ options:
         description: Absolute path of the folder on the host.
         type: path
         required: true
+      owner:
+        description: Owner of the folder, kept so; omitted, a new folder belongs to root.
+        type: str
+      group:
+        description: Group of the folder, with O(directories[].owner); the owner's name when omitted.
+        type: str
+      mode:
+        description: Mode of the folder, four octal digits as a string, with O(directories[].owner).
+        type: str
+        default: "0755"
   venvs:
     description: Virtual environments whose stamp is compared with what they should be built with.
     type: list
@@ -182,6 +195,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.modwsgi.fleet.plugins.module_utils._files import (
     FilesError,
     check_entries,
+    make_dirs,
     script_problem,
     stale_venvs,
     stamp_path,
@@ -192,17 +206,6 @@ from ansible_collections.modwsgi.fleet.plugins.module_utils._files import (
 def attributes(module, path, owner, group, mode):
     """Ansible's file arguments for path (SELinux context: the policy's default)."""
     return module.load_file_common_arguments(dict(owner=owner, group=group, mode=mode), path=path)
-
-
-def make_dirs(path):
-    """Create the folder and its missing parents, each with mode 0755 whatever the umask."""
-    missing = []
-    while not os.path.lexists(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    for folder in reversed(missing):
-        os.mkdir(folder)
-        os.chmod(folder, 0o755)
 
 
 def ensure_dir(module, path, group):
@@ -269,6 +272,9 @@ def main():
             directories=dict(type="list", elements="dict", default=[], options=dict(
                 project=dict(type="str", required=True),
                 path=dict(type="path", required=True),
+                owner=dict(type="str"),
+                group=dict(type="str"),
+                mode=dict(type="str", default="0755"),
             )),
             venvs=dict(type="list", elements="dict", default=[], options=dict(
                 python_home=dict(type="path", required=True),
@@ -318,14 +324,18 @@ def main():
         path = entry["path"]
         if not os.path.isabs(path):
             module.fail_json(msg="project '%s': directories[].path: %r is not an absolute path" % (entry["project"], path))
+        owner = entry["owner"] or "root"
+        wanted = attributes(module, path, owner, entry["group"] or owner, entry["mode"] if entry["owner"] else "0755")
         if not os.path.lexists(path):
             changed = True
             if not module.check_mode:
                 make_dirs(path)
-                module.set_fs_attributes_if_different(attributes(module, path, "root", "root", "0755"), True)
+                module.set_fs_attributes_if_different(wanted, True)
         elif not os.path.isdir(path):
             module.fail_json(msg="project '%s': directories[].path: %s exists and is not a directory"
                              % (entry["project"], path))
+        elif entry["owner"]:
+            changed = module.set_fs_attributes_if_different(wanted, changed)
 
     def read_stamp(python_home):
         text = read(stamp_path(python_home))

@@ -216,12 +216,15 @@ hooks:
   elements: dict
   sample: [{"project": blog, "hook": migrate, "command": [python, manage.py, migrate, --noinput], "user": blog,
             "root": /srv/wsgi/blog, "python_home": /srv/wsgi/blog/venv}]
-static_dirs:
-  description: The folders of the projects' C(static) mounts, which O(modwsgi.fleet.wsgi_files#module:directories) creates where missing.
+directories:
+  description:
+    - The folders of the projects' C(static) mounts and C(data_dirs), which O(modwsgi.fleet.wsgi_files#module:directories)
+      creates where missing.
+    - A C(writable) static folder and a data folder carry the project's account as C(owner) and C(group), and a C(mode).
   returned: success
   type: list
   elements: dict
-  sample: [{"project": horizon, "path": /srv/wsgi/horizon/static}]
+  sample: [{"project": horizon, "path": /srv/wsgi/horizon/static}, {"project": shop, "path": /srv/wsgi/shop/data, "owner": shop, "group": shop, "mode": "0750"}]
 absent:
   description: Names of the projects whose C(state) is C(absent).
   returned: success

@@ -17,8 +17,14 @@ description:
     the tree's file names, contents and executable bits alone.
   - With O(state=present), each release that is not on the host yet is unpacked from its archive into a
     temporary folder, checked (it must hold O(releases[].wsgi_file)), marked complete and renamed into place.
-    Its action plugin makes each archive on the controller from a directory (O(releases[].src)) and sends it
-    only when the host lacks that release, so a rerun with the same code sends nothing.
+    Its action plugin makes each archive on the controller from a directory (O(releases[].src)) or an archive
+    file (O(releases[].archive)) and sends it only when the host lacks that release, so a rerun with the same
+    code sends nothing.
+  - A O(releases[].git) entry is fetched by the host itself into C(<root>/repository.git) (a bare mirror of the
+    repository's branches and tags, so the next fetch brings only what is new), and the release is made from
+    the commit that O(releases[].git.version) names, with C(git archive). The host needs git.
+  - Whatever the source, the same files give the same release id, so moving a project from a folder to a
+    repository holding the same tree changes nothing on the host.
   - With O(state=current), C(current) is switched to each project's release by renaming a new link over it
     (atomic), the switch is recorded in C(<root>/releases/.history), and the releases beyond the last
     O(releases[].keep) that went live are deleted, never the current one.
@@ -32,7 +38,10 @@ attributes:
     description: The action plugin makes each release archive on the controller and sends the missing ones.
   check_mode:
     support: full
-    description: Reports what would be unpacked or switched, changes nothing and sends no archive.
+    description:
+      - Reports what would be unpacked or switched, changes nothing and sends no archive.
+      - For a O(releases[].git) entry the host asks the repository which commit the version names (C(git ls-remote))
+        without fetching; a commit it has not fetched yet is reported as a release to unpack.
   diff_mode:
     support: none
     description: A release is a whole tree; the results name what was unpacked, switched and removed.
@@ -63,11 +72,35 @@ options:
         description:
           - A directory on the controller, found like the C(src) of M(ansible.builtin.copy); the action plugin
             turns it into the archive and sets O(releases[].release). Not passed to the host.
-        type: str
-      release:
-        description: The release id (set by the action plugin from O(releases[].src)); ignored with O(state=previous).
+          - Give one of O(releases[].src), O(releases[].archive) or O(releases[].git).
         type: str
       archive:
+        description:
+          - A tar (plain, gz, bz2, xz) or zip file on the controller, found like O(releases[].src); the action plugin
+            reads the tree in it. Not passed to the host.
+        type: str
+      git:
+        description: A git repository the host fetches the release from.
+        type: dict
+        suboptions:
+          repo:
+            description: The repository, as C(git fetch) takes it (a URL, C(user@host:path) or a path on the host).
+            type: str
+            required: true
+          version:
+            description: The branch, tag or commit (on a branch or tag) to release.
+            type: str
+            required: true
+      subdir:
+        description: The tree's folder inside the source (for an archive whose files sit in C(myapp-1.0/), say).
+        type: str
+        default: ""
+      release:
+        description:
+          - The release id (set by the action plugin from O(releases[].src) or O(releases[].archive), by the host for
+            O(releases[].git)); ignored with O(state=previous).
+        type: str
+      payload:
         description: Path of the release archive on the host (set by the action plugin when the host lacks it).
         type: path
       wsgi_file:
@@ -92,6 +125,16 @@ EXAMPLES = r"""
         wsgi_file: blog/wsgi.py
   register: unpacked
 
+- name: Put the release of a project's code from its git repository in place (the host fetches it)
+  modwsgi.fleet.wsgi_release:
+    releases:
+      - project: shop
+        root: /srv/wsgi/shop
+        git:
+          repo: https://git.example.com/shop.git
+          version: v1.4.2
+        wsgi_file: shop/wsgi.py
+
 - name: Switch each project to its release
   modwsgi.fleet.wsgi_release:
     state: current
@@ -105,6 +148,11 @@ releases:
   type: list
   elements: dict
   sample: [{"project": "blog", "root": "/srv/wsgi/blog", "release": "9f2c4e1a0b7d3c55", "wsgi_file": "blog/wsgi.py", "keep": 3}]
+commits:
+  description: With O(state=present), the commit each O(releases[].git) entry's version named, by project.
+  returned: always
+  type: dict
+  sample: {"shop": "4f2a9c1e8d0b7a6f5e4d3c2b1a09f8e7d6c5b4a3"}
 missing:
   description: With O(state=present), the projects whose release is not on the host and had no archive.
   returned: always
@@ -142,19 +190,27 @@ removed:
 """
 
 import os
+import re
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.modwsgi.fleet.plugins.module_utils._files import make_dirs
 from ansible_collections.modwsgi.fleet.plugins.module_utils._release import (
     HISTORY,
     MARKER,
     RELEASE_ID_RE,
     ReleaseError,
+    archive_tree,
     history,
     previous,
+    release_id,
     to_remove,
     unpack,
 )
+
+# git never waits for a password nor speaks the user's language.
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/true", "LC_ALL": "C"}
+HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
 
 def read(path):
@@ -179,18 +235,74 @@ def current_release(root):
     return os.path.basename(target.rstrip("/")) if target else None
 
 
-def put_in_place(module, entry):
-    """Unpack one release; True when it was unpacked (or would be)."""
+def run_git(module, entry, args, binary=False):
+    """Run git; its output, or fail naming the project."""
+    rc, out, err = module.run_command([module.get_bin_path("git", required=True)] + args, environ_update=GIT_ENV,
+                                      encoding=None if binary else "utf-8")
+    if rc != 0:
+        module.fail_json(msg="project '%s': field 'code.git': git %s failed: %s" % (
+            entry["project"], args[2] if args[0] == "-C" else args[0],
+            (err.decode("utf-8", "replace") if binary else err).strip() or "exit %d" % rc))
+    return out
+
+
+def has_commit(module, cache, commit):
+    rc, _out, _err = module.run_command([module.get_bin_path("git", required=True), "-C", cache, "cat-file", "-e",
+                                         commit + "^{commit}"], environ_update=GIT_ENV)
+    return rc == 0
+
+
+def remote_commit(module, entry):
+    """The commit the repository's branch or tag names now, without fetching (check mode); None if unknown."""
+    version = entry["git"]["version"]
+    out = run_git(module, entry, ["ls-remote", entry["git"]["repo"], version, version + "^{}"])
+    refs = dict(reversed(line.split("\t", 1)) for line in out.splitlines() if "\t" in line)
+    for ref in ("refs/heads/" + version, "refs/tags/%s^{}" % version, "refs/tags/" + version):
+        if ref in refs:
+            return refs[ref]
+    return version if HEX_RE.match(version) else None
+
+
+def git_release(module, entry):
+    """Fetch the repository into <root>/repository.git; the release archive of the version, and its commit.
+
+    In check mode nothing is fetched: (None, commit) when the commit is not in the mirror yet.
+    """
+    cache = os.path.join(entry["root"], "repository.git")
+    repo, version = entry["git"]["repo"], entry["git"]["version"]
+    if module.check_mode:
+        if module.get_bin_path("git") is None:  # the role installs it, not in check mode
+            return None, None
+        commit = remote_commit(module, entry)
+        if commit is None or not os.path.isdir(cache) or not has_commit(module, cache, commit):
+            return None, commit
+    else:
+        if not os.path.isdir(cache):
+            make_dirs(entry["root"])
+            run_git(module, entry, ["init", "--quiet", "--bare", cache])
+        run_git(module, entry, ["-C", cache, "fetch", "--quiet", "--force", "--prune", "--tags", repo,
+                                "+refs/heads/*:refs/heads/*"])
+        rc, out, _err = module.run_command([module.get_bin_path("git", required=True), "-C", cache, "rev-parse",
+                                            "--verify", "--quiet", "--end-of-options", version + "^{commit}"],
+                                           environ_update=GIT_ENV)
+        if rc != 0:
+            module.fail_json(msg="project '%s': field 'code.git.version': %s is no branch, tag or commit (on a branch "
+                             "or tag) of %s" % (entry["project"], version, repo))
+        commit = out.strip()
+    data = run_git(module, entry, ["-C", cache, "archive", "--format=tar", commit], binary=True)
+    try:
+        return archive_tree(data, entry["subdir"] or ""), commit
+    except ReleaseError as exc:
+        module.fail_json(msg="project '%s': field 'code.git': commit %s: %s" % (entry["project"], commit, exc))
+
+
+def put_in_place(module, entry, archive):
+    """Unpack one release from its archive's bytes (not in check mode)."""
     releases = os.path.join(entry["root"], "releases")
     final = os.path.join(releases, entry["release"])
     if module.check_mode:
-        return True
-    with open(entry["archive"], "rb") as handle:
-        archive = handle.read()
-    for folder in (entry["root"], releases):
-        if not os.path.isdir(folder):
-            os.makedirs(folder, 0o755, exist_ok=True)
-            os.chmod(folder, 0o755)
+        return
+    make_dirs(releases)
     partial = os.path.join(releases, ".%s.partial" % entry["release"])
     shutil.rmtree(partial, ignore_errors=True)
     shutil.rmtree(final, ignore_errors=True)  # an incomplete one, without its marker
@@ -202,7 +314,6 @@ def put_in_place(module, entry):
     with open(os.path.join(partial, MARKER), "w") as handle:
         handle.write(entry["release"] + "\n")
     os.rename(partial, final)
-    return True
 
 
 def switch(module, entry, release):
@@ -231,8 +342,14 @@ def main():
                 project=dict(type="str", required=True),
                 root=dict(type="path", required=True),
                 src=dict(type="str"),
+                archive=dict(type="str"),
+                git=dict(type="dict", options=dict(
+                    repo=dict(type="str", required=True),
+                    version=dict(type="str", required=True),
+                )),
+                subdir=dict(type="str", default=""),
                 release=dict(type="str"),
-                archive=dict(type="path"),
+                payload=dict(type="path"),
                 wsgi_file=dict(type="str", required=True),
                 keep=dict(type="int", default=3),
             )),
@@ -243,22 +360,34 @@ def main():
     entries = module.params["releases"]
     for entry in entries:
         entry.pop("src", None)
-        if state != "previous" and not RELEASE_ID_RE.match(entry["release"] or ""):
+        entry.pop("archive", None)
+        fetched = state == "present" and entry["git"]
+        unknown_in_check = module.check_mode and state == "current" and entry["release"] is None
+        if state != "previous" and not fetched and not unknown_in_check and not RELEASE_ID_RE.match(
+                entry["release"] or ""):
             module.fail_json(msg="project '%s': no release id of 16 hex digits (run through the action plugin, "
-                             "with src), got %r" % (entry["project"], entry["release"]))
+                             "with src or archive; or give git), got %r" % (entry["project"], entry["release"]))
         if not os.path.isabs(entry["root"]):
             module.fail_json(msg="project '%s': root %r is not an absolute path" % (entry["project"], entry["root"]))
 
-    missing, unpacked, switched, removed = [], [], [], {}
+    missing, unpacked, switched, removed, commits = [], [], [], {}, {}
     for entry in entries:
         root, project = entry["root"], entry["project"]
         if state == "present":
-            if entry["release"] in present_releases(root):
+            archive = None
+            if entry["git"]:
+                archive, commits[project] = git_release(module, entry)
+                entry["release"] = None if archive is None else release_id(archive)
+            if entry["release"] is not None and entry["release"] in present_releases(root):
                 continue
-            if not entry["archive"]:
+            if archive is None and entry["payload"]:
+                with open(entry["payload"], "rb") as handle:
+                    archive = handle.read()
+            if archive is None and not entry["git"]:
                 missing.append(project)
-            elif put_in_place(module, entry):
-                unpacked.append(project)
+                continue
+            put_in_place(module, entry, archive)
+            unpacked.append(project)
             continue
         present = present_releases(root)
         went_live = history(read(os.path.join(root, "releases", HISTORY)))
@@ -268,7 +397,7 @@ def main():
                 module.fail_json(msg="project '%s': no earlier release on the host to go back to" % project)
         else:
             release = entry["release"]
-            if release not in present:
+            if release is None or release not in present:
                 if module.check_mode:  # not unpacked in check mode
                     switched.append(project)
                     continue
@@ -292,6 +421,7 @@ def main():
         switched=switched,
         current=current,
         removed=removed,
+        commits=commits,
     )
 
 

@@ -36,6 +36,8 @@ EXPECTED = {
     "reports": ("/", 8092, False, True, "reports", 1),
     # (e) a code tree shipped as releases, threads=4
     "catalog": ("/", 8094, True, False, "catalog", 1),
+    # (f) Django from a git repository, threads=4
+    "shop": ("/", 8096, True, False, "shop", 1),
 }
 SIZED = "glance"
 LEGACY = ("/", 9090, True, False, "legacy", 1)

@@ -7,6 +7,7 @@ its process started (?id=NAME). These run once, after converge: the second
 verify of the default scenario (after `legacy` is retired) skips them.
 """
 
+import base64
 import json
 import re
 import shutil
@@ -342,3 +343,108 @@ def test_code_ships_as_releases_switched_atomically_and_rolled_back(host, tmp_pa
     # The inventory's code is the first release: the converged host again, with nothing to switch.
     rc, output = site(tmp_path, inventory_projects(host))
     assert rc == 0 and recap_changed(output) == 0, output[-3000:]
+
+
+SHOP = "http://127.0.0.1:8096/"
+SHOP_TREE = REPO / "roles" / "wsgi" / "files" / "examples" / "shop"
+SHOP_REPO = "/srv/git/shop.git"
+CUP_MIGRATION = '''from django.db import migrations
+
+
+def cup(apps, schema_editor):
+    apps.get_model("shop", "Item").objects.get_or_create(name="cup")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunPython(cup, migrations.RunPython.noop)]
+'''
+
+
+def shop_release(host):
+    return host.file("/srv/wsgi/shop/current").linked_to.rsplit("/", 1)[1]
+
+
+def shop_projects(host, **code):
+    """The inventory's projects, with these fields of shop's `code` replaced."""
+    projects = inventory_projects(host)
+    for project in projects:
+        if project["name"] == "shop":
+            project["code"] = {k: v for k, v in dict(project["code"], **code).items() if v is not None}
+    return projects
+
+
+def version_two(tree):
+    """Make the tree at ``tree`` shop's version 2: a new VERSION and a migration that adds an item."""
+    init = tree / "shop" / "__init__.py"
+    init.write_text(init.read_text().replace('VERSION = "1"', 'VERSION = "2"'))
+    (tree / "shop" / "migrations" / "0002_cup.py").write_text(CUP_MIGRATION)
+
+
+def test_a_django_project_ships_from_git_with_migrate_and_collectstatic(host, tmp_path):
+    """shop: Django from PyPI, its code fetched by the host from a git repository, its hooks run before the switch.
+
+    Version 1 (branch main) serves its migrated items and its collected stylesheet; branch v2, pushed to the
+    repository, is a new release whose migration ran before it went live, restarting only shop's group; the same
+    tree from an archive on the controller is the same release (nothing changes); a branch that does not exist
+    stops the run naming the project and the field; the inventory's branch again goes back to version 1.
+    """
+    first = shop_release(host)
+    reply = ask(host, SHOP)
+    assert (reply["version"], reply["release"], reply["user"]) == ("1", first, "shop")
+    assert {"kettle", "teapot"} <= set(reply["items"])
+    # The data folder is shop's alone; the secret key made once by the `secret` hook.
+    data = host.file("/srv/wsgi/shop/data")
+    assert (data.user, data.group, data.mode) == ("shop", "shop", 0o750)
+    key = host.file("/srv/wsgi/shop/data/secret_key")
+    assert (key.user, key.mode) == ("shop", 0o600)
+    secret = key.content_string
+    # collectstatic, run as shop, filled the writable static folder; Apache serves it, cached for a day.
+    assert host.file("/srv/wsgi/shop/static").user == "shop"
+    head, body = host.run("curl -s -D - 'http://127.0.0.1:8096%s'" % reply["stylesheet"]).stdout.split("\r\n\r\n", 1)
+    assert head.startswith("HTTP/1.1 200") and "Cache-Control: public, max-age=86400" in head.splitlines(), head
+    assert body == (SHOP_TREE / "shop" / "static" / "shop" / "site.css").read_text()
+    assert host.file("/srv/wsgi/shop/repository.git/HEAD").exists
+
+    # Version 2 on a branch of the repository, as a developer pushes it.
+    work = "/var/tmp/shop-v2-%d" % time.time_ns()
+    tree = tmp_path / "shop-2"
+    shutil.copytree(SHOP_TREE, tree)
+    version_two(tree)
+    host.run("git clone -q %s %s", SHOP_REPO, work)
+    for name in ("shop/__init__.py", "shop/migrations/0002_cup.py"):
+        encoded = base64.b64encode((tree / name).read_bytes()).decode()
+        assert host.run("echo %s | base64 -d > %s/%s", encoded, work, name).rc == 0
+    pushed = host.run("cd %s && git checkout -q -b v2 && git add -A && git -c user.name=dev -c user.email=dev@localhost "
+                      "commit -q -m 'shop, version 2' && git push -q --force origin v2", work)
+    assert pushed.rc == 0, pushed.stderr
+    before = group_pids(host)
+    rc, output = site(tmp_path, shop_projects(host, git={"repo": SHOP_REPO, "version": "v2"}))
+    assert rc == 0, output[-3000:]
+    second = shop_release(host)
+    assert second != first
+    reply = ask(host, SHOP)
+    assert (reply["version"], reply["release"]) == ("2", second)
+    assert {"cup", "kettle", "teapot"} <= set(reply["items"]), "the migration ran before the switch"
+    assert host.file("/srv/wsgi/shop/data/secret_key").content_string == secret, "the key outlives releases"
+    after = group_pids(host)
+    assert after["shop"] != before["shop"]
+    assert {g: p for g, p in after.items() if g != "shop"} == {g: p for g, p in before.items() if g != "shop"}
+
+    # The same tree as a tar.gz on the controller, in a top folder: the same release, nothing changes.
+    archive = tmp_path / "shop-2.tar.gz"
+    subprocess.run(["tar", "czf", str(archive), "-C", str(tmp_path), "shop-2"], check=True)
+    rc, output = site(tmp_path, shop_projects(host, git=None, archive=str(archive), subdir="shop-2"))
+    assert rc == 0 and recap_changed(output) == 0, output[-3000:]
+    assert shop_release(host) == second
+
+    # A branch the repository lacks: the run stops naming the project and the field; version 2 keeps serving.
+    rc, output = site(tmp_path, shop_projects(host, git={"repo": SHOP_REPO, "version": "no-such-branch"}))
+    assert rc != 0 and "project 'shop': field 'code.git.version'" in output, output[-3000:]
+    assert ask(host, SHOP)["release"] == second
+
+    # The inventory's branch: version 1 again, from the release the host kept.
+    rc, output = site(tmp_path, inventory_projects(host))
+    assert rc == 0, output[-3000:]
+    assert shop_release(host) == first and ask(host, SHOP)["version"] == "1"
+    host.run("rm -rf %s", work)

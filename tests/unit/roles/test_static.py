@@ -4,7 +4,7 @@
 
 Parsed and refused by ``_plan._static``, checked per virtual host by
 ``_plan._static_mounts``, laid out by ``build_plan`` (each vhost's ``static``,
-longest path first; the plan's ``static_dirs``), and written by the wsgi role's
+longest path first; the plan's ``directories``), and written by the wsgi role's
 ``static`` macro into wsgi.conf and, with isolation instance, front.conf.
 """
 
@@ -80,10 +80,10 @@ def test_entries_are_parsed_with_max_age_optional() -> None:
                                          static("/app/year", "/srv/year/app", 365 * 24 * 3600)]))
     (app,) = result["projects"]
     assert app["static"] == [
-        {"project": "app", "path": "/app/static", "directory": "/srv/static/app", "max_age": 3600},
-        {"project": "app", "path": "/app/media", "directory": "/srv/media/app", "max_age": None},
-        {"project": "app", "path": "/app/fresh", "directory": "/srv/fresh/app", "max_age": 0},
-        {"project": "app", "path": "/app/year", "directory": "/srv/year/app", "max_age": 31536000},
+        {"project": "app", "path": "/app/static", "directory": "/srv/static/app", "max_age": 3600, "writable": False},
+        {"project": "app", "path": "/app/media", "directory": "/srv/media/app", "max_age": None, "writable": False},
+        {"project": "app", "path": "/app/fresh", "directory": "/srv/fresh/app", "max_age": 0, "writable": False},
+        {"project": "app", "path": "/app/year", "directory": "/srv/year/app", "max_age": 31536000, "writable": False},
     ]
 
 
@@ -91,13 +91,13 @@ def test_entries_are_parsed_with_max_age_optional() -> None:
 def test_no_static_is_an_empty_list(value: Optional[list[Any]]) -> None:
     result = plan(project("app", static=value))
     assert result["projects"][0]["static"] == []
-    assert result["vhosts"][0]["static"] == [] and result["static_dirs"] == []
+    assert result["vhosts"][0]["static"] == [] and result["directories"] == []
 
 
 def test_an_absent_project_keeps_no_static_dirs() -> None:
     gone = project("gone", state="absent", static=[static("/gone/static", "/srv/static/gone")])
     result = plan(project("app"), gone)
-    assert result["absent"] == ["gone"] and result["static_dirs"] == []
+    assert result["absent"] == ["gone"] and result["directories"] == []
 
 
 GOOD = static("/app/static", "/srv/static/app")
@@ -109,11 +109,12 @@ FS_PATH = "must be an absolute path of letters, digits and _ . + @ - (no spaces 
     ("/app/static", "field 'static': must be a list, got '/app/static'"),
     ({"path": "/app/static", "directory": "/srv/static"},
      "field 'static': must be a list, got {'path': '/app/static', 'directory': '/srv/static'}"),
-    (["/app/static"], "field 'static[0]': must be a mapping of path, directory and optionally max_age, "
-                      "got '/app/static'"),
-    ([GOOD, None], "field 'static[1]': must be a mapping of path, directory and optionally max_age, got None"),
+    (["/app/static"], "field 'static[0]': must be a mapping of path, directory and optionally max_age and "
+                      "writable, got '/app/static'"),
+    ([GOOD, None], "field 'static[1]': must be a mapping of path, directory and optionally max_age and "
+                   "writable, got None"),
     ([GOOD, dict(static("/app/s", "/srv/s"), expires=60)],
-     "field 'static[1].expires': unknown field (known: directory, max_age, path)"),
+     "field 'static[1].expires': unknown field (known: directory, max_age, path, writable)"),
     ([GOOD, {"directory": "/srv/s"}], "field 'static[1].path': is required"),
     ([GOOD, {"path": "/app/s"}], "field 'static[1].directory': is required"),
     ([GOOD, static("app/s", "/srv/s")], "field 'static[1].path': " + URL_PATH % "app/s"),
@@ -142,6 +143,9 @@ FS_PATH = "must be an absolute path of letters, digits and _ . + @ - (no spaces 
      "field 'static[1].max_age': must be a whole number, got 1.5"),
     ([GOOD, dict(static("/app/s", "/srv/s"), max_age=True)],
      "field 'static[1].max_age': must be a whole number, got True"),
+    ([GOOD, dict(static("/app/s", "/srv/s"), writable="yes")],
+     "field 'static[1].writable': must be true or false, got 'yes'"),
+    ([GOOD, dict(static("/app/s", "/srv/s"), writable=1)], "field 'static[1].writable': must be true or false, got 1"),
 ])
 def test_bad_entries_are_refused_naming_the_project_and_the_field(value: Any, message: str) -> None:
     assert refused(project("app", static=value)) == "project 'app': " + message
@@ -152,7 +156,7 @@ def test_a_project_in_embedded_mode_may_have_static_files() -> None:
     result = plan(emb)
     assert result["embedded"] is True and result["groups"] == []
     assert served(result) == [("emb", "/emb/static", "/srv/static/emb", 60)]
-    assert result["static_dirs"] == [{"project": "emb", "path": "/srv/static/emb"}]
+    assert result["directories"] == [{"project": "emb", "path": "/srv/static/emb"}]
     text = render_wsgi(result)
     (vhost,) = check_wsgi_conf(result, text).blocks("VirtualHost")
     assert vhost.values("Alias") == ['"/emb/static" "/srv/static/emb"']
@@ -232,6 +236,7 @@ def test_a_project_at_the_root_may_serve_static_files_below_it() -> None:
     ("/srv", "/srv/wsgi/a", "a"),
     ("/opt/venvs/b", "/opt/venvs/b", "b"),                    # a venv (python_home)
     ("/opt/venvs", "/opt/venvs/b", "b"),                      # a parent of a venv
+    ("/opt/venvs/b/lib", "/opt/venvs/b", "b"),                # a folder inside a venv
     ("/srv/wsgi/pip/venv", "/srv/wsgi/pip/venv", "pip"),      # the default venv of a project with pip_packages
 ])
 def test_a_directory_holding_code_or_a_venv_is_refused(directory: str, holds: str, project_named: str) -> None:
@@ -239,7 +244,7 @@ def test_a_directory_holding_code_or_a_venv_is_refused(directory: str, holds: st
                 project("b", python_home="/opt/venvs/b"),
                 project("pip", script="/opt/pip/pip.wsgi", pip_packages=["webob"])]
     assert refused(*projects) == (
-        "project 'a': field 'static[0].directory': %s holds the code or venv of project %r (%s), which Apache "
+        "project 'a': field 'static[0].directory': %s holds the code, venv or data of project %r (%s), which Apache "
         "would then serve as files" % (directory, project_named, holds))
 
 
@@ -260,11 +265,17 @@ def test_the_example_serves_site1_static_files_beside_its_script() -> None:
     (site1,) = [p for p in result["projects"] if p["name"] == "site1"]
     assert site1["script"] == "/srv/wsgi/site1/site1.wsgi"
     assert served(result, 8080) == [("site1", "/site1/static", "/srv/wsgi/site1/static", 3600)]
-    assert all(v["static"] == [] for v in result["vhosts"] if v["port"] != 8080)
-    assert result["static_dirs"] == [{"project": "site1", "path": "/srv/wsgi/site1/static"}]
+    # and shop's, which its collectstatic hook fills as shop (tests/unit/roles/test_code_sources.py).
+    assert served(result, 8096) == [("shop", "/static", "/srv/wsgi/shop/static", 86400)]
+    assert all(v["static"] == [] for v in result["vhosts"] if v["port"] not in (8080, 8096))
+    assert result["directories"] == [
+        {"project": "shop", "path": "/srv/wsgi/shop/static", "owner": "shop", "group": "shop", "mode": "0755"},
+        {"project": "site1", "path": "/srv/wsgi/site1/static"},
+        {"project": "shop", "path": "/srv/wsgi/shop/data", "owner": "shop", "group": "shop", "mode": "0750"},
+    ]
 
 
-# --- Order and static_dirs -----------------------------------------------------------------
+# --- Order and the static folders ----------------------------------------------------------
 
 
 def test_a_vhosts_static_entries_are_longest_path_first() -> None:
@@ -280,8 +291,8 @@ def test_a_vhosts_static_entries_are_longest_path_first() -> None:
         ("www", "/media", "/srv/media", None),
         ("www", "/s", "/srv/s", None),
     ]
-    # static_dirs: by project name, then each project's own order.
-    assert result["static_dirs"] == [
+    # The folders: by project name, then each project's own order.
+    assert result["directories"] == [
         {"project": "api", "path": "/srv/api-st"}, {"project": "api", "path": "/srv/api-aa"},
         {"project": "www", "path": "/srv/s"}, {"project": "www", "path": "/srv/static"},
         {"project": "www", "path": "/srv/img"}, {"project": "www", "path": "/srv/media"},
@@ -298,7 +309,7 @@ def test_static_dirs_list_every_entry_of_every_vhost() -> None:
     result = plan(project("b", port=8080, static=[static("/b/static", "/srv/static/b")]),
                   project("a", static=[static("/a/static", "/srv/static/a"), static("/a/media", "/srv/media/a")]),
                   project("c"))
-    assert result["static_dirs"] == [{"project": "a", "path": "/srv/static/a"},
+    assert result["directories"] == [{"project": "a", "path": "/srv/static/a"},
                                      {"project": "a", "path": "/srv/media/a"},
                                      {"project": "b", "path": "/srv/static/b"}]
 
@@ -463,7 +474,10 @@ def test_the_example_wsgi_conf_serves_site1_static_files_for_an_hour() -> None:
     vhost = vhost_block(text, 8080)
     assert vhost.values("Alias") == ['"/site1/static" "/srv/wsgi/site1/static"']
     assert cache_control(vhost, "/site1/static/app.css") == "public, max-age=3600"
-    assert text.count("Header set Cache-Control") == 1
+    shop = vhost_block(text, 8096)
+    assert shop.values("Alias") == ['"/static" "/srv/wsgi/shop/static"']
+    assert cache_control(shop, "/static/admin/css/base.css") == "public, max-age=86400"
+    assert text.count("Header set Cache-Control") == 2
 
 
 # --- front.conf (isolation instance) -------------------------------------------------------

@@ -472,7 +472,8 @@ def test_the_example_inventory_builds_sizes_glance_and_keeps_the_front_end() -> 
     assert (glance["processes"], glance["threads"]) == (size["processes"], size["threads"]) == (2, 2)
     front = result["front_end"]
     assert {k: front[k] for k in APACHE} == APACHE and front["raised"] is False
-    assert front["daemon_capacity"] == sum(g["capacity"] for g in result["groups"]) == 138
+    # shop's 4 threads joined the 138 of the other groups.
+    assert front["daemon_capacity"] == sum(g["capacity"] for g in result["groups"]) == 142
     assert result["host"] == {"cpus": 2, "memory_mb": 4096, "cpus_from": None, "memory_from": None,
                               "mod_wsgi_version": "4.9.4-1+b2", "mod_wsgi_python": "3.11"}
     assert [line.split(":")[0] for line in result["explanation"]] == ["host", "glance", "memory", "front end"]
@@ -488,6 +489,7 @@ def test_the_example_inventory_promises_what_its_comments_say() -> None:
     assert promised["site2"] == (True, True, "winnt")
     assert promised["keystone"] == (True, True, "worker")
     assert promised["nova-api"] == (False, True, "prefork")
+    assert promised["catalog"] == promised["shop"] == (True, False, "winnt")
 
 
 @pytest.mark.parametrize("front_end", [None, APACHE], ids=["no front end", "front end"])

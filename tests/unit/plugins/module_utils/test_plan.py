@@ -115,6 +115,7 @@ def test_defaults_are_filled_in() -> None:
         "tls": None,
         "static": [],
         "code": None,
+        "data_dirs": [],
         "probe": {"name": "keystone", "url": "http://127.0.0.1:80/", "host_header": ""},
     }
     daemon = group(result, "keystone")
@@ -1115,7 +1116,8 @@ def code_project(name: str = "app", code: Any = None, **fields: Any) -> dict[str
 def test_code_is_parsed_with_the_default_keep() -> None:
     result = plan(code_project())
     assert one_project(result, "app")["code"] == {
-        "src": "trees/app/", "wsgi_file": "app/wsgi.py", "keep": 3, "root": "/srv/wsgi/app", "hooks": [],
+        "src": "trees/app/", "subdir": "", "wsgi_file": "app/wsgi.py", "keep": 3, "root": "/srv/wsgi/app",
+        "hooks": [],
     }
     assert one_project(result, "app")["source"] is None
 
@@ -1141,18 +1143,23 @@ def test_code_keep_out_of_range_is_refused(keep: Any, message: str) -> None:
 @pytest.mark.parametrize("code", ["trees/app/", ["trees/app/"], None, 3])
 def test_code_that_is_not_a_mapping_is_refused(code: Any) -> None:
     assert failure(project(script=..., code=code)) == \
-        "project 'app': field 'code': must be a mapping of src, wsgi_file and optionally keep, got %r" % (code,)
+        "project 'app': field 'code': must be a mapping of src, archive or git, wsgi_file and optionally subdir, " \
+        "keep and hooks, got %r" % (code,)
 
 
 def test_code_with_an_unknown_key_is_refused() -> None:
     assert failure(code_project(code=dict(CODE, dest="/srv/x"))) == \
-        "project 'app': field 'code.dest': unknown field (known: hooks, keep, src, wsgi_file)"
+        "project 'app': field 'code.dest': unknown field (known: archive, git, hooks, keep, src, subdir, wsgi_file)"
 
 
-@pytest.mark.parametrize("missing", ["src", "wsgi_file"])
-def test_code_needs_src_and_wsgi_file(missing: str) -> None:
+@pytest.mark.parametrize(("missing", "why"), [
+    ("src", "give exactly one of src (a directory on the controller), archive (a tar or zip file on the controller) "
+            "or git (a repository the host can fetch from)"),
+    ("wsgi_file", "is required"),
+])
+def test_code_needs_src_and_wsgi_file(missing: str, why: str) -> None:
     code = {k: v for k, v in CODE.items() if k != missing}
-    assert failure(code_project(code=code)) == "project 'app': field 'code.%s': is required" % missing
+    assert failure(code_project(code=code)) == "project 'app': field 'code.%s': %s" % (missing, why)
 
 
 @pytest.mark.parametrize("src", ["", None, 3, ["a"], "trees/\napp", "trees/\x00app"])
@@ -1226,7 +1233,7 @@ def test_code_follows_base_dir() -> None:
     result = plan(code_project("blog"), base_dir="/opt/apps")
     assert one_project(result, "blog")["script"] == "/opt/apps/blog/current/app/wsgi.py"
     assert one_project(result, "blog")["python_path"] == ["/opt/apps/blog/current"]
-    assert result["releases"] == [{"project": "blog", "root": "/opt/apps/blog", "src": "trees/app/",
+    assert result["releases"] == [{"project": "blog", "root": "/opt/apps/blog", "src": "trees/app/", "subdir": "",
                                    "wsgi_file": "app/wsgi.py", "keep": 3}]
 
 
@@ -1262,8 +1269,10 @@ def test_releases_list_each_code_project_and_only_those() -> None:
         project("old", state="absent", script=..., code=dict(CODE)),
     )
     assert result["releases"] == [
-        {"project": "blog", "root": "/srv/wsgi/blog", "src": "trees/blog", "wsgi_file": "blog/wsgi.py", "keep": 5},
-        {"project": "shop", "root": "/srv/wsgi/shop", "src": "trees/app/", "wsgi_file": "app/wsgi.py", "keep": 3},
+        {"project": "blog", "root": "/srv/wsgi/blog", "src": "trees/blog", "subdir": "", "wsgi_file": "blog/wsgi.py",
+         "keep": 5},
+        {"project": "shop", "root": "/srv/wsgi/shop", "src": "trees/app/", "subdir": "", "wsgi_file": "app/wsgi.py",
+         "keep": 3},
     ]
     assert result["scripts"] == [{"project": "api", "path": SCRIPT}]
     assert result["files"] == [{"project": "docs", "src": "files/docs.wsgi", "dest": "/srv/wsgi/docs/docs.wsgi",

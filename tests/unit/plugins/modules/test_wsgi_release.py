@@ -53,7 +53,7 @@ def entry(root: Path, made: Optional[Release], with_archive: bool = True, projec
     if made is not None:
         fields["release"] = made.id
         if with_archive:
-            fields["archive"] = str(made.archive)
+            fields["payload"] = str(made.archive)
     fields.update(extra)
     return fields
 
@@ -92,14 +92,15 @@ def test_present_unpacks_a_new_release_with_its_marker(root: Path, versions: lis
     result = present(root, v1)
     assert result == {
         "changed": True,
-        "releases": [{"project": "app", "root": str(root), "release": v1.id, "archive": str(v1.archive),
-                      "wsgi_file": WSGI_FILE, "keep": 3}],
+        "releases": [{"project": "app", "root": str(root), "release": v1.id, "payload": str(v1.archive),
+                      "wsgi_file": WSGI_FILE, "keep": 3, "git": None, "subdir": ""}],
         "not_current": ["app"],
         "missing": [],
         "unpacked": ["app"],
         "switched": [],
         "current": {"app": None},
         "removed": {},
+        "commits": {},
     }
     final = root / "releases" / v1.id
     assert on_host(root) == [v1.id]  # no .partial folder left, no history before a switch
@@ -165,7 +166,7 @@ def test_present_with_a_tree_lacking_the_wsgi_file_fails_and_leaves_nothing(root
 def test_present_with_an_archive_that_is_no_tar_gz_fails_naming_the_project(root: Path, tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.tar.gz"
     garbage.write_bytes(b"this is no archive\n")
-    args = {"state": "present", "releases": [entry(root, None, release="0123456789abcdef", archive=str(garbage))]}
+    args = {"state": "present", "releases": [entry(root, None, release="0123456789abcdef", payload=str(garbage))]}
     result = run(args, FailJson)
     assert result["msg"].startswith("project 'app': field 'code': release 0123456789abcdef: ")
     assert on_host(root) == []
@@ -206,8 +207,8 @@ def test_present_handles_each_project_on_its_own(tmp_path: Path, versions: list[
 
 def test_a_release_id_is_required_outside_previous(root: Path) -> None:
     result = run({"state": "present", "releases": [entry(root, None)]}, FailJson)
-    assert result["msg"] == ("project 'app': no release id of 16 hex digits (run through the action plugin, with src), "
-                             "got None")
+    assert result["msg"] == ("project 'app': no release id of 16 hex digits (run through the action plugin, "
+                             "with src or archive; or give git), got None")
 
 
 @pytest.mark.parametrize("release", [".", "..", "../x", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdef0"])

@@ -1,0 +1,8 @@
+"""The shop's WSGI entry point (code.wsgi_file): Django's own application object."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+application = get_wsgi_application()
