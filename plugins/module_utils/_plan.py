@@ -145,11 +145,17 @@ GIT_KEYS = frozenset("repo version".split())
 # A git repository: a URL (https://, ssh://, git://, file://), scp-like user@host:path, or an absolute path.
 # No spaces, quotes or control characters; no host that git could read as an option.
 _GIT_CHAR = r"[^\s'\"\x00-\x1f\x7f]"
-GIT_REPO_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://(?!-)%s+|[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9_.-]+:%s+|/%s*)$"
+GIT_REPO_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://(?![^/]*@-)(?!-)%s+"
+                         r"|[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9_][A-Za-z0-9_.-]*:%s+|/%s+)$"
                          % (_GIT_CHAR, _GIT_CHAR, _GIT_CHAR))
-# Folders no project's account may own (data_dirs, writable static), besides / and the top-level ones.
-SYSTEM_FOLDERS = frozenset("/var/lib /var/log /var/cache /var/tmp /var/www /var/spool /usr/lib /usr/local /usr/share "
-                           "/usr/bin /usr/sbin /etc/ssl /etc/apache2 /etc/httpd /etc/systemd".split())
+# Folders no project's account may own (data_dirs, writable static), besides / and the top-level ones:
+# these, and anything in the ones of SYSTEM_TREES (what root reads or runs).
+SYSTEM_FOLDERS = frozenset("/var/lib /var/log /var/cache /var/tmp /var/www /var/spool /var/backups /srv/git".split())
+SYSTEM_TREES = ("/usr", "/boot", "/root", "/bin", "/sbin", "/lib", "/lib64", "/proc", "/sys", "/dev", "/run",
+                "/etc/systemd", "/etc/cron.d", "/etc/cron.daily", "/etc/cron.hourly", "/etc/cron.weekly",
+                "/etc/cron.monthly", "/etc/init.d", "/etc/apache2", "/etc/httpd", "/etc/ssl", "/etc/pki", "/etc/ssh",
+                "/etc/sudoers.d", "/etc/pam.d", "/etc/security", "/etc/logrotate.d", "/etc/profile.d",
+                "/etc/default", "/etc/sysconfig", "/etc/apt", "/etc/yum.repos.d", "/etc/ld.so.conf.d")
 # A branch, tag or commit: no leading dash (git would read an option), no "..".
 GIT_VERSION_RE = re.compile(r"^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_./+@-]{0,199}$")
 HOOK_KEYS = frozenset("name command".split())
@@ -839,7 +845,7 @@ def _under(path: str, prefix: str) -> bool:
     return prefix == "/" or path == prefix or path.startswith(prefix + "/")
 
 
-def _private_folders(projects: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+def _private_folders(projects: list[dict[str, Any]], data: bool = True) -> list[tuple[str, str, bool]]:
     """(project, folder, whether a folder below it is private too) of what Apache must never serve as files.
 
     A script's folder may hold a static folder beside the script; a venv, a
@@ -850,7 +856,8 @@ def _private_folders(projects: list[dict[str, Any]]) -> list[tuple[str, str, boo
     private += [(p["name"], p["python_home"], True) for p in projects if p["python_home"]]
     private += [(p["name"], p["code"]["root"] + folder, True) for p in projects if p["code"]
                 for folder in ("/releases", "/current", "/repository.git")]
-    private += [(p["name"], path, True) for p in projects for path in p["data_dirs"]]
+    if data:
+        private += [(p["name"], path, True) for p in projects for path in p["data_dirs"]]
     return private
 
 
@@ -858,34 +865,47 @@ def _check_owned_folders(projects: list[dict[str, Any]], base_dir: str) -> None:
     """The folders a project's account is given (data_dirs, writable static) hold nothing it must not change.
 
     The role sets their owner on every run: such a folder must not be a
-    system folder, nor hold the projects' base folder, any project's folder
-    or script, nor lie in a venv, a release, `current` or a git mirror; and
-    one folder has one owner.
+    system folder, nor hold the projects' base folder, any project's folder,
+    script, venv or python-path, nor lie in a venv, a release, `current` or a
+    git mirror; one folder has one owner, and it lies in no folder of another
+    owner or another project (nor holds one).
     """
-    holders = [(None, base_dir)] + [("%r" % p["name"], "%s/%s" % (base_dir, p["name"])) for p in projects]
-    holders += [("%r" % p["name"], p["script"]) for p in projects]
-    data = {path for p in projects for path in p["data_dirs"]}
-    inner = [(name, held) for name, held, below_too in _private_folders(projects) if below_too and held not in data]
+    holders = [(None, base_dir)] + [("the folder or script of project %r" % p["name"], "%s/%s" % (base_dir, p["name"]))
+                                    for p in projects]
+    holders += [("the folder or script of project %r" % p["name"], p["script"]) for p in projects]
+    holders += [("the venv or python-path of project %r" % p["name"], path) for p in projects
+                for path in ([p["python_home"]] if p["python_home"] else []) + p["python_path"]]
+    inner = [(name, held) for name, held, below_too in _private_folders(projects, data=False) if below_too]
     owners: dict[str, tuple[str, str, Optional[str]]] = {}
     for project in projects:
-        given = [("static[%d].directory" % i, e["directory"], project["user"] if e["writable"] else None)
+        account = "%s:%s" % (project["user"], project["group"])
+        given = [("static[%d].directory" % i, e["directory"], account if e["writable"] else None)
                  for i, e in enumerate(project["static"])]
-        given += [("data_dirs[%d]" % i, path, project["user"]) for i, path in enumerate(project["data_dirs"])]
+        given += [("data_dirs[%d]" % i, path, account) for i, path in enumerate(project["data_dirs"])]
         for field, path, owner in given:
             seen = owners.setdefault(path, (project["name"], field, owner))
             if seen[2] != owner:
-                raise _fail(project["name"], field, "%s is also project %r's %s, %s; one folder has one owner"
+                raise _fail(project["name"], field, "%s is also given by project %r (%s), %s; one folder has one owner"
                             % (path, seen[0], seen[1], "owned by %s" % seen[2] if seen[2] else "root's"))
+            for other, (name, other_field, other_owner) in owners.items():
+                nested = other.startswith(path + "/") or path.startswith(other + "/")
+                # Root's folders of one project may nest; so may one account's; a project's own root
+                # folder and its own account's may too. Anything else could hand one owner another's files.
+                if nested and other_owner != owner and not (None in (owner, other_owner) and name == project["name"]):
+                    raise _fail(project["name"], field, "%s and project %r's %s (%s, %s) lie one in the other; one "
+                                "account's folder must not hold another's" % (
+                                    path, name, other_field, other,
+                                    "owned by %s" % other_owner if other_owner else "root's"))
             if owner is None:
                 continue
-            if path.count("/") < 2 or path in SYSTEM_FOLDERS:
+            if (path.count("/") < 2 or path in SYSTEM_FOLDERS
+                    or any(path == tree or path.startswith(tree + "/") for tree in SYSTEM_TREES)):
                 raise _fail(project["name"], field, "%s is a system folder, which the project's account must not own; "
                             "give a folder of its own such as %s/%s/data" % (path, base_dir, project["name"]))
             for name, held in holders:
                 if held == path or held.startswith(path + "/"):
                     raise _fail(project["name"], field, "%s holds %s (%s), which the project's account must not own"
-                                % (path, "the projects' base folder" if name is None else
-                                   "the folder or script of project %s" % name, held))
+                                % (path, "the projects' base folder" if name is None else name, held))
             for name, held in inner:
                 if path == held or path.startswith(held + "/"):
                     raise _fail(project["name"], field, "%s lies in the venv or code of project %r (%s)"

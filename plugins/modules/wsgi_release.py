@@ -298,10 +298,10 @@ def git_release(module, entry):
 
 def put_in_place(module, entry, archive):
     """Unpack one release from its archive's bytes (not in check mode)."""
-    releases = os.path.join(entry["root"], "releases")
-    final = os.path.join(releases, entry["release"])
     if module.check_mode:
         return
+    releases = os.path.join(entry["root"], "releases")
+    final = os.path.join(releases, entry["release"])
     make_dirs(releases)
     partial = os.path.join(releases, ".%s.partial" % entry["release"])
     shutil.rmtree(partial, ignore_errors=True)
@@ -415,7 +415,8 @@ def main():
     module.exit_json(
         changed=bool(unpacked or switched),
         releases=entries,
-        not_current=[e["project"] for e in entries if state == "present" and current[e["project"]] != e["release"]],
+        not_current=[e["project"] for e in entries
+                     if state == "present" and (e["release"] is None or current[e["project"]] != e["release"])],
         missing=missing,
         unpacked=unpacked,
         switched=switched,

@@ -29,15 +29,18 @@ def request(host, method, path, body=None, headers=()):
         args += ["-H", header]
     if body is not None:
         args += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
-    command = " ".join("%s" for _ in args)
+    command = " ".join(["%s"] * len(args))
     if body is not None:
         command = "echo %s | base64 -d | " + command
         args = [base64.b64encode(body.encode()).decode()] + args
     result = host.run(command + " %s", *args, KEYSTONE + path)
-    head, _, text = result.stdout.partition("\r\n\r\n")
+    head, _blank, text = result.stdout.partition("\r\n\r\n")
     lines = head.split("\r\n")
     status = int(lines[0].split()[1])
-    fields = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    fields = {}
+    for line in lines[1:]:
+        name, _colon, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip()
     return status, fields, text
 
 

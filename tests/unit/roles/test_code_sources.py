@@ -204,6 +204,7 @@ def test_git_with_an_unknown_key_is_refused(key: str) -> None:
     "https://git.example.com/shop'.git",    # quotes
     'https://git.example.com/"shop".git',
     "shop.git",                             # a relative path
+    "/",                                    # the root folder alone is no repository
     "srv/git/shop.git",
     "-uevil",                               # git would read an option
     "--upload-pack=touch /tmp/x",
@@ -550,6 +551,14 @@ def test_a_project_without_code_has_no_repository_folder() -> None:
     "https://-x/y",
     "git+ssh://-oProxyCommand=touch/y",
     "ssh://-/y",
+    "ssh://x@-oProxyCommand=x/y",               # a dash right after the user's '@': the host is an option
+    "ssh://deploy@-oProxyCommand=x:2222/y",
+    "https://user:secret@-x/y",
+    "git+ssh://git@-oProxyCommand=touch/y",
+    "ssh://a@b@-x/y",
+    "git@-oProxy:y",                            # the same in the scp-like form
+    "git@-:y",
+    "deploy@-oProxyCommand=touch:shop.git",
 ])
 def test_a_git_repo_with_a_control_character_or_an_option_as_host_is_refused(repo: str) -> None:
     assert refused(code_project("shop", {"git": dict(GIT, repo=repo), "wsgi_file": WSGI_FILE})) == (
@@ -567,6 +576,10 @@ def test_a_git_repo_with_a_control_character_or_an_option_as_host_is_refused(rep
     "https://git.example.com/-shop.git",
     "ssh://deploy@git-1.example.com/-/shop.git",
     "/srv/git/-shop",
+    # "@-" in the path, after the host, is no option either.
+    "ssh://git@git.example.com/team@-x/shop.git",
+    "https://git.example.com/team@-x/shop.git",
+    "git@git-1.example.com:team/shop.git",
 ])
 def test_a_git_repo_of_each_form_without_control_characters_is_accepted(repo: str) -> None:
     assert plan(code_project("shop", {"git": dict(GIT, repo=repo), "wsgi_file": WSGI_FILE}))["releases"][0][
@@ -580,7 +593,9 @@ SYSTEM = ("field '%s': %s is a system folder, which the project's account must n
           "such as %s/shop/data")
 HOLDS = "field '%s': %s holds %s (%s), which the project's account must not own"
 LIES_IN = "field '%s': %s lies in the venv or code of project %r (%s)"
-ONE_OWNER = "field '%s': %s is also project %r's %s, %s; one folder has one owner"
+ONE_OWNER = "field '%s': %s is also given by project %r (%s), %s; one folder has one owner"
+NESTED = ("field '%s': %s and project %r's %s (%s, owned by %s) lie one in the other; one account's folder must not "
+          "hold another's")
 
 
 def owning(path: str, as_static: bool, **fields: Any) -> dict[str, Any]:
@@ -600,8 +615,9 @@ AS_STATIC = pytest.mark.parametrize("as_static", [False, True], ids=["data_dir",
 @AS_STATIC
 @pytest.mark.parametrize("path", [
     "/data", "/var", "/opt", "/home", "/etc", "/tmp",             # top-level folders: fewer than two slashes
-    "/var/lib", "/var/log", "/var/www", "/usr/local", "/usr/share", "/etc/ssl", "/etc/apache2", "/etc/httpd",
-    "/etc/systemd", "/usr/bin",                                  # SYSTEM_FOLDERS
+    "/var/lib", "/var/log", "/var/www", "/var/backups", "/srv/git",  # SYSTEM_FOLDERS
+    "/usr", "/usr/local", "/usr/share", "/etc/ssl", "/etc/apache2", "/etc/httpd", "/etc/systemd", "/usr/bin",
+    "/run", "/boot", "/root",                                     # SYSTEM_TREES themselves
 ])
 def test_an_owned_folder_that_is_a_system_folder_is_refused(path: str, as_static: bool) -> None:
     assert refused(owning(path, as_static)) == "project 'shop': " + SYSTEM % (field_of(as_static), path, "/srv/wsgi")
@@ -619,8 +635,20 @@ def test_the_system_folder_rule_comes_before_the_base_folder_rule() -> None:
 
 @AS_STATIC
 @pytest.mark.parametrize("path", [
-    "/var/lib/shop", "/var/log/shop", "/var/www/shop", "/usr/local/shop",   # inside a system folder: its own
+    "/etc/systemd/system", "/usr/local/bin", "/etc/cron.d/x", "/run/shop", "/usr/local/shop", "/usr/lib/shop/data",
+    "/root/shop", "/boot/grub", "/etc/ssl/private", "/etc/sudoers.d/shop", "/etc/apache2/sites-enabled",
+])
+def test_an_owned_folder_anywhere_in_a_system_tree_is_refused(path: str, as_static: bool) -> None:
+    """SYSTEM_TREES hold what root reads or runs: every folder in them is a system folder."""
+    assert refused(owning(path, as_static)) == "project 'shop': " + SYSTEM % (field_of(as_static), path, "/srv/wsgi")
+
+
+@AS_STATIC
+@pytest.mark.parametrize("path", [
+    "/var/lib/shop", "/var/log/shop", "/var/www/shop", "/srv/git/shop",   # inside a system folder: its own
     "/srv/data", "/srv/static", "/var/libx", "/opt/shop",
+    "/etc/keystone",                                  # operators keep keystone's keys there
+    "/etc/systemdx", "/etc/ssl-shop", "/srv/usr", "/opt/run/shop",  # beside a system tree, or a namesake elsewhere
 ])
 def test_an_owned_folder_below_or_beside_a_system_folder_is_accepted(path: str, as_static: bool) -> None:
     result = plan(owning(path, as_static))
@@ -701,35 +729,51 @@ def test_a_data_dir_beside_the_folders_and_scripts_is_accepted(path: str) -> Non
     assert [d["path"] for d in result["directories"]] == [path]
 
 
-# A data dir that IS a venv, a code project's releases folder or its mirror is accepted today: _check_owned_folders
-# leaves out of its `inner` list every private folder whose path is also a data dir (meant to skip the data dirs
-# themselves), so the venv at that very path is skipped too. The account would own the folder root's pip and git
-# work in. Strict: these pass once that is fixed, and then the marker must go.
-EQUAL_TO_PRIVATE = pytest.mark.xfail(strict=True, reason="_check_owned_folders skips a venv/releases/repository.git "
-                                     "that is also a data dir")
-
-
 @pytest.mark.parametrize(("path", "held"), [
-    pytest.param("/opt/venvs/shop", "/opt/venvs/shop", marks=EQUAL_TO_PRIVATE),
+    ("/opt/venvs/shop", "/opt/venvs/shop"),
     ("/opt/venvs/shop/var", "/opt/venvs/shop"),
     ("/opt/venvs/shop/lib/python3/site-packages", "/opt/venvs/shop"),
 ])
 def test_a_data_dir_in_a_venv_is_refused(path: str, held: str) -> None:
     shop = project("shop", python_home="/opt/venvs/shop", data_dirs=[path])
-    assert refused(shop) == "project 'shop': " + LIES_IN % ("data_dirs[0]", path, "shop", held)
+    # The venv itself is refused as a folder the data folder holds; below it, as a folder in the venv.
+    expected = (HOLDS % ("data_dirs[0]", path, "the venv or python-path of project 'shop'", held) if path == held
+                else LIES_IN % ("data_dirs[0]", path, "shop", held))
+    assert refused(shop) == "project 'shop': " + expected
 
 
-@pytest.mark.parametrize("path", ["/opt/venvs/a/data", pytest.param("/opt/venvs/a", marks=EQUAL_TO_PRIVATE)])
+@pytest.mark.parametrize("path", ["/opt/venvs/a/data", "/opt/venvs/a"])
 def test_a_data_dir_in_another_projects_venv_is_refused(path: str) -> None:
+    expected = (HOLDS % ("data_dirs[0]", path, "the venv or python-path of project 'a'", "/opt/venvs/a")
+                if path == "/opt/venvs/a" else LIES_IN % ("data_dirs[0]", path, "a", "/opt/venvs/a"))
     assert refused(project("a", python_home="/opt/venvs/a"), project("b", data_dirs=[path])) == (
-        "project 'b': " + LIES_IN % ("data_dirs[0]", path, "a", "/opt/venvs/a"))
+        "project 'b': " + expected)
+
+
+# The account owning a folder may rename what lies in it and put its own in its place: a data folder holding a
+# venv (or a python_path folder) would hand that venv's code to the account, as one holding a script does.
+@pytest.mark.parametrize(("owner", "path", "home"), [
+    ("b", "/opt/venvs", "/opt/venvs/a"),
+    ("b", "/opt/venvs", "/opt/venvs/py3/a"),
+    ("a", "/opt/venvs", "/opt/venvs/a"),
+], ids=["another_projects_venv", "above_it", "its_own_venv"])
+def test_a_data_dir_holding_a_venv_is_refused(owner: str, path: str, home: str) -> None:
+    projects = {"a": project("a", python_home=home), "b": project("b")}
+    projects[owner]["data_dirs"] = [path]
+    assert refused(*projects.values()) == "project %r: " % owner + HOLDS % (
+        "data_dirs[0]", path, "the venv or python-path of project 'a'", home)
+
+
+def test_a_data_dir_holding_another_projects_python_path_folder_is_refused() -> None:
+    assert refused(project("a", python_path=["/opt/lib/a"]), project("b", data_dirs=["/opt/lib"])) == (
+        "project 'b': " + HOLDS % ("data_dirs[0]", "/opt/lib", "the venv or python-path of project 'a'", "/opt/lib/a"))
 
 
 @pytest.mark.parametrize(("path", "held"), [
-    pytest.param("/srv/wsgi/shop/releases", "/srv/wsgi/shop/releases", marks=EQUAL_TO_PRIVATE),
+    ("/srv/wsgi/shop/releases", "/srv/wsgi/shop/releases"),
     ("/srv/wsgi/shop/releases/0123456789abcdef/media", "/srv/wsgi/shop/releases"),
     ("/srv/wsgi/shop/current/media", "/srv/wsgi/shop/current"),
-    pytest.param("/srv/wsgi/shop/repository.git", "/srv/wsgi/shop/repository.git", marks=EQUAL_TO_PRIVATE),
+    ("/srv/wsgi/shop/repository.git", "/srv/wsgi/shop/repository.git"),
     ("/srv/wsgi/shop/repository.git/hooks", "/srv/wsgi/shop/repository.git"),
 ])
 @pytest.mark.parametrize("owner", ["shop", "www"])
@@ -775,7 +819,29 @@ def test_a_static_directory_in_a_code_projects_current_or_releases_is_refused(di
 
 def test_one_folder_with_two_owners_is_refused_data_dirs() -> None:
     assert refused(project("a", data_dirs=["/srv/data/shared"]), project("b", data_dirs=["/srv/data/shared"])) == (
-        "project 'b': " + ONE_OWNER % ("data_dirs[0]", "/srv/data/shared", "a", "data_dirs[0]", "owned by a"))
+        "project 'b': " + ONE_OWNER % ("data_dirs[0]", "/srv/data/shared", "a", "data_dirs[0]", "owned by a:a"))
+
+
+def test_one_folder_of_one_user_with_two_groups_is_refused() -> None:
+    """The owner is user and group: the same user with another group is another owner."""
+    a = project("a", user="svc", group="web", data_dirs=["/srv/data/shared"])
+    b = project("b", user="svc", group="batch", data_dirs=["/srv/data/shared"])
+    assert refused(a, b) == (
+        "project 'b': " + ONE_OWNER % ("data_dirs[0]", "/srv/data/shared", "a", "data_dirs[0]", "owned by svc:web"))
+
+
+def test_a_writable_static_folder_of_one_user_with_two_groups_is_refused() -> None:
+    a = project("a", user="svc", group="web", static=[static("/a/static", "/srv/static/common", True)])
+    b = project("b", user="svc", group="batch", static=[static("/b/static", "/srv/static/common", True)])
+    assert refused(a, b) == "project 'b': " + ONE_OWNER % (
+        "static[0].directory", "/srv/static/common", "a", "static[0].directory", "owned by svc:web")
+
+
+def test_one_folder_of_one_user_and_one_group_is_accepted() -> None:
+    result = plan(project("a", user="svc", group="web", data_dirs=["/srv/data/shared"]),
+                  project("b", user="svc", group="web", data_dirs=["/srv/data/shared"]))
+    assert result["directories"] == [folder("a", "/srv/data/shared", "svc", "web", "0750"),
+                                     folder("b", "/srv/data/shared", "svc", "web", "0750")]
 
 
 def test_one_folder_with_two_owners_names_the_first_in_name_order() -> None:
@@ -783,14 +849,14 @@ def test_one_folder_with_two_owners_names_the_first_in_name_order() -> None:
     b = project("b", data_dirs=["/srv/data/shared"])
     a = project("a", data_dirs=["/srv/x", "/srv/data/shared"], user="alice")
     assert refused(b, a) == (
-        "project 'b': " + ONE_OWNER % ("data_dirs[0]", "/srv/data/shared", "a", "data_dirs[1]", "owned by alice"))
+        "project 'b': " + ONE_OWNER % ("data_dirs[0]", "/srv/data/shared", "a", "data_dirs[1]", "owned by alice:alice"))
 
 
 def test_a_writable_static_folder_that_is_another_projects_root_static_folder_is_refused() -> None:
     a = project("a", static=[static("/a/static", "/srv/static/common", True)])
     b = project("b", static=[static("/b/static", "/srv/static/common")])
     assert refused(a, b) == "project 'b': " + ONE_OWNER % (
-        "static[0].directory", "/srv/static/common", "a", "static[0].directory", "owned by a")
+        "static[0].directory", "/srv/static/common", "a", "static[0].directory", "owned by a:a")
 
 
 def test_a_root_static_folder_that_is_another_projects_writable_one_is_refused() -> None:
@@ -804,7 +870,61 @@ def test_a_writable_static_folder_of_two_accounts_is_refused() -> None:
     a = project("a", static=[static("/a/static", "/srv/static/common", True)])
     b = project("b", static=[static("/b/static", "/srv/static/common", True)])
     assert refused(a, b) == "project 'b': " + ONE_OWNER % (
-        "static[0].directory", "/srv/static/common", "a", "static[0].directory", "owned by a")
+        "static[0].directory", "/srv/static/common", "a", "static[0].directory", "owned by a:a")
+
+
+@pytest.mark.parametrize(("a_dirs", "b_dirs", "paths"), [
+    # b's folder in a's, then a's folder in b's: the one checked second names the first.
+    (["/srv/data/a"], ["/srv/data/a/b"], ("/srv/data/a/b", "/srv/data/a")),
+    (["/srv/data/a/inner"], ["/srv/data/a"], ("/srv/data/a", "/srv/data/a/inner")),
+    (["/srv/data/x", "/srv/data/a"], ["/srv/data/a/b/c"], ("/srv/data/a/b/c", "/srv/data/a")),
+], ids=["inner_second", "outer_second", "deeper"])
+def test_nested_data_dirs_of_two_accounts_are_refused(a_dirs: list[str], b_dirs: list[str],
+                                                      paths: tuple[str, str]) -> None:
+    """The projects are checked by name: b's folder (given second, here first) is named against a's."""
+    inner_or_outer, other = paths
+    a_field = "data_dirs[%d]" % a_dirs.index(other)
+    assert refused(project("b", data_dirs=b_dirs), project("a", data_dirs=a_dirs)) == "project 'b': " + NESTED % (
+        "data_dirs[0]", inner_or_outer, "a", a_field, other, "a:a")
+
+
+@pytest.mark.parametrize(("a_dir", "b_dir"), [
+    ("/srv/static/a", "/srv/static/a/b"),
+    ("/srv/static/a/b", "/srv/static/a"),
+], ids=["inner_second", "outer_second"])
+def test_nested_writable_static_folders_of_two_accounts_are_refused(a_dir: str, b_dir: str) -> None:
+    a = project("a", static=[static("/a/static", a_dir, True)])
+    b = project("b", static=[static("/b/static", b_dir, True)])
+    assert refused(a, b) == "project 'b': " + NESTED % (
+        "static[0].directory", b_dir, "a", "static[0].directory", a_dir, "a:a")
+
+
+def test_nested_folders_of_one_user_with_two_groups_are_refused() -> None:
+    a = project("a", user="svc", group="web", data_dirs=["/srv/data/a"])
+    b = project("b", user="svc", group="batch", data_dirs=["/srv/data/a/b"])
+    assert refused(a, b) == "project 'b': " + NESTED % ("data_dirs[0]", "/srv/data/a/b", "a", "data_dirs[0]",
+                                                        "/srv/data/a", "svc:web")
+
+
+@pytest.mark.parametrize("dirs", [["/srv/data/a", "/srv/data/a/b"], ["/srv/data/a/b", "/srv/data/a"]],
+                         ids=["outer_first", "inner_first"])
+def test_nested_data_dirs_of_one_project_are_accepted(dirs: list[str]) -> None:
+    result = plan(project("a", data_dirs=dirs))
+    assert result["directories"] == [folder("a", path, "a", "a", "0750") for path in dirs]
+
+
+def test_nested_folders_of_two_projects_with_one_account_are_accepted() -> None:
+    """The projects of one daemon group share its account: one owner, whichever folder holds the other."""
+    result = plan(project("x", daemon="pool", user="pooled", data_dirs=["/srv/data/pool/x"],
+                          static=[static("/x/static", "/srv/static/pool", True)]),
+                  project("y", daemon="pool", data_dirs=["/srv/data/pool"],
+                          static=[static("/y/static", "/srv/static/pool/y", True)]))
+    assert result["directories"] == [
+        folder("x", "/srv/static/pool", "pooled", "pooled", "0755"),
+        folder("y", "/srv/static/pool/y", "pooled", "pooled", "0755"),
+        folder("x", "/srv/data/pool/x", "pooled", "pooled", "0750"),
+        folder("y", "/srv/data/pool", "pooled", "pooled", "0750"),
+    ]
 
 
 def test_a_writable_static_folder_that_is_a_data_dir_is_refused_as_serving_the_data() -> None:
@@ -865,3 +985,35 @@ def test_writable_that_is_no_boolean_is_refused(value: Any) -> None:
     entry = {"path": "/shop/static", "directory": "/srv/static/shop", "writable": value}
     assert refused(project("shop", static=[static("/shop/img", "/srv/img/shop"), entry])) == (
         "project 'shop': field 'static[1].writable': must be true or false, got %r" % (value,))
+
+
+NESTED_ROOTS = ("field '%s': %s and project %r's %s (%s, root's) lie one in the other; one account's folder must "
+                "not hold another's")
+
+
+@pytest.mark.parametrize(("a_dir", "b_dir"), [
+    ("/srv/static/common/a", "/srv/static/common"),
+    ("/srv/static", "/srv/static/b"),
+], ids=["writable_holds_roots", "roots_holds_writable"])
+def test_a_writable_folder_and_another_projects_root_static_folder_may_not_nest(a_dir: str, b_dir: str) -> None:
+    """b could replace the files served at a's URLs, or a's URLs would serve what b writes."""
+    a = project("a", static=[static("/a/static", a_dir)])
+    b = project("b", static=[static("/b/static", b_dir, True)])
+    assert refused(a, b) == "project 'b': " + NESTED_ROOTS % ("static[0].directory", b_dir, "a", "static[0].directory",
+                                                              a_dir)
+
+
+def test_a_root_static_folder_after_another_projects_writable_one_is_checked_too() -> None:
+    """The root folder comes second (project b): the pair is caught from its side."""
+    a = project("a", static=[static("/a/static", "/srv/static/a", True)])
+    b = project("b", static=[static("/b/static", "/srv/static")])
+    assert refused(a, b) == "project 'b': " + NESTED % ("static[0].directory", "/srv/static", "a", "static[0].directory",
+                                                        "/srv/static/a", "a:a")
+
+
+def test_one_projects_root_and_writable_static_folders_may_nest() -> None:
+    site = project("site", static=[static("/site/static", "/srv/static/site"),
+                                   static("/site/uploads", "/srv/static/site/uploads", True)])
+    result = plan(site)
+    assert [(d["path"], d.get("owner")) for d in result["directories"]] == [
+        ("/srv/static/site", None), ("/srv/static/site/uploads", "site")]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Django's command line for the shop (the release hooks run `python manage.py migrate`, `collectstatic`)."""
 
 import os
