@@ -481,7 +481,7 @@ def mirror_ref(root: Path, ref: str) -> str:
 
 def mirror_has(root: Path, commit: str) -> bool:
     return subprocess.run(["git", "-C", str(root / "repository.git"), "cat-file", "-e", commit + "^{commit}"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
 
 
 @needs_git
