@@ -899,11 +899,11 @@ def _check_owned_folders(projects: list[dict[str, Any]], base_dir: str) -> None:
             if owner is None:
                 continue
             if (path.count("/") < 2 or path in SYSTEM_FOLDERS
-                    or any(path == tree or path.startswith(tree + "/") for tree in SYSTEM_TREES)):
+                    or any(_under(path, tree) for tree in SYSTEM_TREES)):
                 raise _fail(project["name"], field, "%s is a system folder, which the project's account must not own; "
                             "give a folder of its own such as %s/%s/data" % (path, base_dir, project["name"]))
             for name, held in holders:
-                if held == path or held.startswith(path + "/"):
+                if _under(held, path):  # path is no "/" here: the system-folder check refused it
                     raise _fail(project["name"], field, "%s holds %s (%s), which the project's account must not own"
                                 % (path, "the projects' base folder" if name is None else name, held))
             for name, held in inner:

@@ -129,12 +129,17 @@ def tree_archive(root: str) -> bytes:
     return _canonical(entries)
 
 
+def _is_plain(name: str) -> bool:
+    """Whether an archive member's path is a plain relative path: no /, NUL, empty, . or .. part."""
+    return not (name.startswith("/") or "\x00" in name or any(part in ("", ".", "..") for part in name.split("/")))
+
+
 def _plain(name: str) -> str:
     """An archive member's path without a leading ./ or trailing /; ReleaseError if it leaves the tree."""
     while name.startswith("./"):
         name = name[2:]
     name = name.rstrip("/")
-    if name.startswith("/") or "\x00" in name or any(part in ("", ".", "..") for part in name.split("/")):
+    if not _is_plain(name):
         raise ReleaseError("archive member %r is no plain path inside the tree" % name)
     return name
 
@@ -217,7 +222,7 @@ def check_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     members = tar.getmembers()
     for member in members:
         name = member.name
-        if name.startswith("/") or "\x00" in name or any(part in ("", ".", "..") for part in name.split("/")):
+        if not _is_plain(name):
             raise ReleaseError("archive member %r is no plain path inside the release" % name)
         if not (member.isdir() or member.isfile()):
             raise ReleaseError("archive member %r is neither a folder nor a regular file" % name)

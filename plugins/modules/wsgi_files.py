@@ -208,17 +208,23 @@ def attributes(module, path, owner, group, mode):
     return module.load_file_common_arguments(dict(owner=owner, group=group, mode=mode), path=path)
 
 
-def ensure_dir(module, path, group):
-    """Create the folder if it is missing, then set owner root, the group and 0755; True when changed."""
+def ensure_dir(module, path, owner="root", group="root", mode="0755", keep=False, where=""):
+    """Create the folder if it is missing, then set its owner, group and mode; True when changed.
+
+    With ``keep``, a folder that exists is left as it is. ``where`` starts the
+    error message (the project and the field).
+    """
     changed = False
     if not os.path.isdir(path):
         if os.path.lexists(path):
-            module.fail_json(msg="%s exists and is not a directory" % path)
+            module.fail_json(msg="%s%s exists and is not a directory" % (where, path))
         changed = True
         if module.check_mode:
             return True
         make_dirs(path)  # its parents too, as ansible.builtin.file did before this module
-    return module.set_fs_attributes_if_different(attributes(module, path, "root", group, "0755"), changed)
+    elif keep:
+        return False
+    return module.set_fs_attributes_if_different(attributes(module, path, owner, group, mode), changed)
 
 
 def read(path):
@@ -308,10 +314,10 @@ def main():
 
     changed = False
     if (files or venvs) and module.params["base_dir"]:
-        changed = ensure_dir(module, module.params["base_dir"], "root")
+        changed = ensure_dir(module, module.params["base_dir"])
     changed_projects, diffs = [], []
     for entry in files:
-        folder_changed = ensure_dir(module, os.path.dirname(entry["dest"]), entry["group"])
+        folder_changed = ensure_dir(module, os.path.dirname(entry["dest"]), group=entry["group"])
         file_changed, diff = write_file(module, entry)
         if folder_changed or file_changed:
             changed = True
@@ -324,18 +330,13 @@ def main():
         path = entry["path"]
         if not os.path.isabs(path):
             module.fail_json(msg="project '%s': directories[].path: %r is not an absolute path" % (entry["project"], path))
-        owner = entry["owner"] or "root"
-        wanted = attributes(module, path, owner, entry["group"] or owner, entry["mode"] if entry["owner"] else "0755")
-        if not os.path.lexists(path):
-            changed = True
-            if not module.check_mode:
-                make_dirs(path)
-                module.set_fs_attributes_if_different(wanted, True)
-        elif not os.path.isdir(path):
-            module.fail_json(msg="project '%s': directories[].path: %s exists and is not a directory"
-                             % (entry["project"], path))
-        elif entry["owner"]:
-            changed = module.set_fs_attributes_if_different(wanted, changed)
+        where = "project '%s': directories[].path: " % entry["project"]
+        if entry["owner"]:
+            folder_changed = ensure_dir(module, path, entry["owner"], entry["group"] or entry["owner"], entry["mode"],
+                                        where=where)
+        else:  # root's, and a folder that exists is left as it is
+            folder_changed = ensure_dir(module, path, keep=True, where=where)
+        changed = folder_changed or changed
 
     def read_stamp(python_home):
         text = read(stamp_path(python_home))

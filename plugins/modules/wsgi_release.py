@@ -235,10 +235,15 @@ def current_release(root):
     return os.path.basename(target.rstrip("/")) if target else None
 
 
+def git(module, args, binary=False):
+    """Run git with GIT_ENV: (rc, out, err)."""
+    return module.run_command([module.get_bin_path("git", required=True)] + args, environ_update=GIT_ENV,
+                              encoding=None if binary else "utf-8")
+
+
 def run_git(module, entry, args, binary=False):
     """Run git; its output, or fail naming the project."""
-    rc, out, err = module.run_command([module.get_bin_path("git", required=True)] + args, environ_update=GIT_ENV,
-                                      encoding=None if binary else "utf-8")
+    rc, out, err = git(module, args, binary)
     if rc != 0:
         module.fail_json(msg="project '%s': field 'code.git': git %s failed: %s" % (
             entry["project"], args[2] if args[0] == "-C" else args[0],
@@ -247,9 +252,7 @@ def run_git(module, entry, args, binary=False):
 
 
 def has_commit(module, cache, commit):
-    rc, _out, _err = module.run_command([module.get_bin_path("git", required=True), "-C", cache, "cat-file", "-e",
-                                         commit + "^{commit}"], environ_update=GIT_ENV)
-    return rc == 0
+    return git(module, ["-C", cache, "cat-file", "-e", commit + "^{commit}"])[0] == 0
 
 
 def remote_commit(module, entry):
@@ -282,9 +285,8 @@ def git_release(module, entry):
             run_git(module, entry, ["init", "--quiet", "--bare", cache])
         run_git(module, entry, ["-C", cache, "fetch", "--quiet", "--force", "--prune", "--tags", repo,
                                 "+refs/heads/*:refs/heads/*"])
-        rc, out, _err = module.run_command([module.get_bin_path("git", required=True), "-C", cache, "rev-parse",
-                                            "--verify", "--quiet", "--end-of-options", version + "^{commit}"],
-                                           environ_update=GIT_ENV)
+        rc, out, _err = git(module, ["-C", cache, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                                     version + "^{commit}"])
         if rc != 0:
             module.fail_json(msg="project '%s': field 'code.git.version': %s is no branch, tag or commit (on a branch "
                              "or tag) of %s" % (entry["project"], version, repo))
