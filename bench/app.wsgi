@@ -10,6 +10,9 @@
 #   the request really used (X-Cpu-Us) and the loop iterations it took
 #   (X-Loops), and the interpreter and mod_wsgi versions.
 #
+# GET /?...&leak_kb=K (bench/colocate.py's leak test) also keeps K KiB more
+#   of memory for good at each request, as a leaking app does.
+#
 # Standard library only; the harness imports burn() from this file to
 # calibrate, so both run the same bytecode.
 import os
@@ -17,6 +20,7 @@ import sys
 import time
 
 _PARAMS = {}
+_KEPT = []  # what leak_kb keeps: never freed
 
 
 def burn(loops):
@@ -45,13 +49,16 @@ def _params(query):
         cpu_s = float(fields.get("cpu_ms", "0")) / 1000.0
         wait_s = float(fields.get("wait_ms", "0")) / 1000.0
         chunk = max(1, int(fields.get("chunk", "1000")))
-        cached = (cpu_s / 2, wait_s, chunk)
+        leak = max(0, int(fields.get("leak_kb", "0"))) * 1024
+        cached = (cpu_s / 2, wait_s, chunk, leak)
         _PARAMS[query] = cached
     return cached
 
 
 def application(environ, start_response):
-    half, wait_s, chunk = _params(environ.get("QUERY_STRING", ""))
+    half, wait_s, chunk, leak = _params(environ.get("QUERY_STRING", ""))
+    if leak:
+        _KEPT.append(b"x" * leak)  # written, so resident
     cpu, loops = burn_cpu(half, chunk)
     if wait_s > 0:
         time.sleep(wait_s)

@@ -53,6 +53,8 @@ class Httpd:
         # group's name (see conf.GROUP).
         self.group = GROUP
         self.proc: subprocess.Popen | None = None
+        # cgroup.procs files the server joins before it starts (bench/colocate.py).
+        self.cgroups: list[str] = []
 
     def write(self) -> Path:
         self.root.mkdir(parents=True)
@@ -77,6 +79,7 @@ class Httpd:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,  # own process group: killpg reaches the daemons
+                preexec_fn=self._join_cgroups if self.cgroups else None,
             )
         LIVE.append(self)
         deadline = time.monotonic() + timeout
@@ -87,6 +90,12 @@ class Httpd:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"apache2 for {self.name} not ready after {timeout} s:\n{self.logs()}")
+
+    def _join_cgroups(self) -> None:
+        """In the child, before apache2 starts: enter the cgroups, so that all its processes are in them."""
+        for path in self.cgroups:
+            with open(path, "w", encoding="ascii") as handle:
+                handle.write(str(os.getpid()))
 
     def ready(self) -> bool:
         """All the group's daemons are up and the app answers."""

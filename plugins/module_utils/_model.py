@@ -24,8 +24,15 @@ from ansible_collections.modwsgi.fleet.plugins.module_utils._instances import (
     retired_instances,
 )
 from ansible_collections.modwsgi.fleet.plugins.module_utils._plan import PlanError, build_plan, final_options
+from ansible_collections.modwsgi.fleet.plugins.module_utils._resources import (
+    ResourceError,
+    check_settings,
+    group_resources,
+)
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import (
     DEFAULT_RESERVE_MB,
+    MAX_OVERHEAD_MS,
+    OVERHEAD_MS,
     Host,
     SizingError,
     environ_flags,
@@ -64,12 +71,12 @@ def _check_metadata(plan: dict[str, Any]) -> None:
             raise PlanError(str(exc)) from exc
 
 
-def _size(plan: dict[str, Any], host: Host, reserve_memory_mb: int) -> Optional[dict[str, Any]]:
+def _size(plan: dict[str, Any], host: Host, reserve_memory_mb: int, overhead_ms: float) -> Optional[dict[str, Any]]:
     """wsgi_sizing's answer for the groups whose projects give metadata, or None when none does."""
     if not plan["sizing"]:
         return None
     try:
-        result = size_projects(plan["sizing"], host, reserve_memory_mb, plan["unsized_capacity"])
+        result = size_projects(plan["sizing"], host, reserve_memory_mb, plan["unsized_capacity"], overhead_ms)
     except SizingError as exc:
         raise PlanError("sizing on this host (%d CPUs, %d MB, %d MB reserved): %s"
                         % (host.cpus, host.memory_mb, reserve_memory_mb, exc)) from exc
@@ -115,11 +122,39 @@ def _isolate(plan: dict[str, Any], isolation: str, state: Any, port_base: int, r
     plan["retired_instances"] = retired
 
 
+def _limit(plan: dict[str, Any], resources: Optional[dict[str, Any]]) -> list[str]:
+    """Give each group's instance its systemd resource control; return the lines that explain it.
+
+    Nothing in shared isolation (every group runs in the main Apache's one
+    unit) or with ``wsgi_resource_enabled`` false.
+    """
+    try:
+        settings = check_settings(resources)
+    except ResourceError as exc:
+        raise PlanError(str(exc)) from exc
+    if plan["isolation"] != "instance" or not settings.enabled:
+        for group in plan["groups"]:
+            if "instance" in group:
+                group["instance"]["resources"] = None
+        return []
+    metadata = {request["name"]: request for request in plan["sizing"]}
+    lines = []
+    for group in plan["groups"]:
+        request = metadata.get(group["name"], {})
+        weight = request.get("weight")
+        group["instance"]["resources"] = group_resources(
+            group["name"], group["processes"] or 1, group["threads"], request.get("rss_mb"),
+            1.0 if weight is None else weight, group["instance"]["mpm"], settings)
+        lines.append(group["instance"]["resources"]["explanation"])
+    return lines
+
+
 def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_dir: str = "/srv/wsgi",
                 default_threads: int = 15, reserved_ports: Optional[list[int]] = None,
                 reserve_memory_mb: int = DEFAULT_RESERVE_MB,
                 front_end: Optional[dict[str, int]] = None, isolation: str = "shared",
-                instance_port_base: int = 20000, daemon_options: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+                instance_port_base: int = 20000, daemon_options: Optional[dict[str, Any]] = None,
+                overhead_ms: Optional[float] = None, resources: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Check every input and return the host's render model (raises PlanError).
 
     ``facts`` are ``_facts.host_facts``'s. Without ``cpus`` and ``memory_mb``
@@ -132,7 +167,11 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
     the host's state file) and ``retired_instances`` lists those of groups
     that are gone; with shared, every instance the host still has.
     ``daemon_options`` (wsgi_daemon_options) override the production defaults
-    of every group, below each project's own ``options``.
+    of every group, below each project's own ``options``. ``overhead_ms`` is
+    Apache's and mod_wsgi's CPU per request for the sizing (None: the
+    measured default of the isolation, ``_sizing.OVERHEAD_MS``);
+    ``resources`` the wsgi_resource_* settings of the instances' units
+    (``_resources.check_settings``).
     """
     facts = {} if facts is None else facts
     if not isinstance(facts, dict):
@@ -142,10 +181,17 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
                       reserved_ports=reserved_ports, mod_wsgi_version=facts.get("mod_wsgi_version") or None,
                       daemon_options=daemon_options).to_dict()
     _check_metadata(plan)
-    sizing = _size(plan, host, reserve_memory_mb) if host is not None else None
+    if overhead_ms is None:
+        overhead_ms = OVERHEAD_MS.get(isolation, OVERHEAD_MS["shared"])
+    elif isinstance(overhead_ms, bool) or not isinstance(overhead_ms, (int, float)) \
+            or not 0 <= overhead_ms <= MAX_OVERHEAD_MS:
+        raise PlanError("wsgi_sizing_overhead_ms: must be a number of ms from 0 to %g, got %r"
+                        % (MAX_OVERHEAD_MS, overhead_ms))
+    sizing = _size(plan, host, reserve_memory_mb, overhead_ms) if host is not None else None
 
     finish_groups(plan, sizing["projects"] if sizing else {})
     _isolate(plan, isolation, facts.get("instances"), instance_port_base, set(reserved_ports or []))
+    limits = _limit(plan, resources)
 
     plan["front_end"] = None
     if front_end is not None:
@@ -160,6 +206,7 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
     # The sizing's own "apache:" line sizes a front end for the sized groups
     # alone; the model's front end (the last line) is the one Apache gets.
     plan["explanation"] = [line for line in (sizing["explanation"] if sizing else []) if not line.startswith("apache:")]
+    plan["explanation"].extend(limits)
     if plan["front_end"]:
         plan["explanation"].append(plan["front_end"]["explanation"])
     return plan
@@ -182,6 +229,8 @@ PLAN_ARGUMENT_SPEC: dict[str, Any] = dict(
     isolation=dict(type="str", default="shared", choices=["shared", "instance"]),
     instance_port_base=dict(type="int", default=20000),
     daemon_options=dict(type="dict", default={}),
+    overhead_ms=dict(type="float"),
+    resources=dict(type="dict", default={}),
 )
 
 
@@ -194,4 +243,5 @@ def plan_from_args(params: dict[str, Any]) -> dict[str, Any]:
                        default_threads=params["default_threads"], reserved_ports=params["reserved_ports"],
                        reserve_memory_mb=params["reserve_memory_mb"], front_end=params["front_end"],
                        isolation=params["isolation"], instance_port_base=params["instance_port_base"],
-                       daemon_options=params["daemon_options"])
+                       daemon_options=params["daemon_options"], overhead_ms=params["overhead_ms"],
+                       resources=params["resources"])

@@ -54,6 +54,14 @@ APACHE_HEADROOM_PERCENT = 25
 """Front-end workers above the daemons' capacity: this percent, at least one child."""
 APACHE_SERVER_LIMIT_FACTOR = 2
 """ServerLimit = this x active children: slots for children finishing gracefully."""
+OVERHEAD_MS = {"shared": 0.4, "instance": 0.7}
+"""CPU ms that Apache and mod_wsgi spend on each request besides the app, per isolation.
+
+Measured by ``bench/colocate`` (a near-empty app saturated on loopback: CPU
+busy / requests per second); ``instance`` adds the main Apache's proxying.
+"""
+DEFAULT_OVERHEAD_MS = OVERHEAD_MS["shared"]
+MAX_OVERHEAD_MS = 100.0
 
 _PRECISION = 9  # decimals kept before rounding up, so 0.3 / 0.1 counts as 3
 _UNLIMITED_BYTES = 1 << 60  # cgroup v1 reports "no limit" as about 2**63
@@ -245,6 +253,7 @@ class SizingResult:
 
     host: Host
     reserve_memory_mb: int
+    overhead_ms: float
     projects: tuple[ProjectSizing, ...]
     apache: ApacheSizing
     warnings: tuple[str, ...] = ()
@@ -260,6 +269,7 @@ class SizingResult:
         return {
             "host": self.host.to_dict(),
             "budget_mb": self.budget_mb,
+            "overhead_ms": self.overhead_ms,
             "projects": {p.name: p.to_dict() for p in self.projects},
             "apache": self.apache.to_dict(),
             "sizing_warnings": list(self.warnings),
@@ -443,32 +453,44 @@ def pick_threads(spec: ProjectSpec) -> tuple[int, str]:
     return threads, f"ceil({fmt(spec.latency_ms)}/{fmt(spec.cpu_ms)}) = {per_cpu}, max {MAX_AUTO_THREADS}"
 
 
-def target_rps(spec: ProjectSpec, host: Host, total_weight: float) -> tuple[float, str, str | None]:
-    """Requests per second to size for, where the figure comes from, and a warning if capped."""
-    most = host.cpus * 1000.0 / spec.cpu_ms  # every CPU of the host on this project
+def target_rps(spec: ProjectSpec, host: Host, total_weight: float,
+               overhead_ms: float = DEFAULT_OVERHEAD_MS) -> tuple[float, str, str | None]:
+    """Requests per second to size for, where the figure comes from, and a warning if capped.
+
+    Each request costs the host ``cpu_ms`` in the app plus ``overhead_ms`` in
+    Apache and mod_wsgi: a project's share of the CPUs serves that many.
+    """
+    cost = spec.cpu_ms + overhead_ms
+    most = host.cpus * 1000.0 / cost  # every CPU of the host on this project
     if spec.peak_rps is None:
         share = host.cpus * spec.weight / total_weight
-        return share * 1000.0 / spec.cpu_ms, f"share {fmt(share)} of {host.cpus} CPUs", None
+        return share * 1000.0 / cost, f"share {fmt(share)} of {host.cpus} CPUs", None
     if spec.peak_rps > most:
         warning = (
-            f"{spec.name}: peak_rps {fmt(spec.peak_rps)} needs {fmt(spec.peak_rps * spec.cpu_ms / 1000)} CPUs,"
+            f"{spec.name}: peak_rps {fmt(spec.peak_rps)} needs {fmt(spec.peak_rps * cost / 1000)} CPUs,"
             f" the host has {host.cpus}: sized for {fmt(most)} rps"
         )
         return most, "all CPUs", warning
     return spec.peak_rps, "peak_rps", None
 
 
-def plan_demand(spec: ProjectSpec, host: Host, total_weight: float) -> tuple[Demand, str | None]:
-    """Little's law with headroom: the threads and processes one project would like."""
-    rps, rps_source, warning = target_rps(spec, host, total_weight)
+def plan_demand(spec: ProjectSpec, host: Host, total_weight: float,
+                overhead_ms: float = DEFAULT_OVERHEAD_MS) -> tuple[Demand, str | None]:
+    """Little's law with headroom: the threads and processes one project would like.
+
+    The app's threads are busy for its latency; the CPU demand counts the
+    server's ``overhead_ms`` per request too.
+    """
+    rps, rps_source, warning = target_rps(spec, host, total_weight, overhead_ms)
     threads, threads_reason = pick_threads(spec)
     busy = rps * spec.latency_ms / 1000.0
     concurrency = max(1, ceil_int(busy * HEADROOM))
-    cpu_demand = rps * spec.cpu_ms / 1000.0
+    cpu_demand = rps * (spec.cpu_ms + overhead_ms) / 1000.0
     if spec.processes is not None:
         processes, processes_reason = spec.processes, "given"
     else:
-        processes, processes_reason = _pick_processes(spec, host, threads, concurrency, cpu_demand)
+        # Processes run the app: its own CPU decides, the server's is spent by Apache too.
+        processes, processes_reason = _pick_processes(spec, host, threads, concurrency, rps * spec.cpu_ms / 1000.0)
     demand = Demand(
         cpu_fraction=spec.cpu_fraction,
         rps=rps,
@@ -485,16 +507,16 @@ def plan_demand(spec: ProjectSpec, host: Host, total_weight: float) -> tuple[Dem
 
 
 def _pick_processes(
-    spec: ProjectSpec, host: Host, threads: int, concurrency: int, cpu_demand: float
+    spec: ProjectSpec, host: Host, threads: int, concurrency: int, app_cpu: float
 ) -> tuple[int, str]:
-    """Enough processes for the concurrency and the CPU demand, no more than the CPUs can run."""
+    """Enough processes for the concurrency and the app's CPU, no more than the CPUs can run."""
     for_concurrency = ceil_int(concurrency / threads)
-    for_cpu = ceil_int(cpu_demand * HEADROOM)
+    for_cpu = ceil_int(app_cpu * HEADROOM)
     per_process_cpu = min(1.0, threads * spec.cpu_fraction)
     cap = min(MAX_PROCESSES, ceil_int(host.cpus / per_process_cpu))
     processes = max(1, min(cap, max(for_concurrency, for_cpu)))
     reason = (
-        f"max({concurrency}/{threads} -> {for_concurrency}, CPU {fmt(cpu_demand)} x{fmt(HEADROOM)} -> {for_cpu})"
+        f"max({concurrency}/{threads} -> {for_concurrency}, CPU {fmt(app_cpu)} x{fmt(HEADROOM)} -> {for_cpu})"
         f", cap {cap} = {host.cpus} CPUs / {fmt(per_process_cpu)} CPU per process"
     )
     return processes, reason
@@ -648,8 +670,14 @@ def size_projects(
     host: Host | Mapping[str, Any],
     reserve_memory_mb: int = DEFAULT_RESERVE_MB,
     other_capacity: int = 0,
+    overhead_ms: float = DEFAULT_OVERHEAD_MS,
 ) -> SizingResult:
     """Size every project's daemon group and the Apache front end.
+
+    ``overhead_ms`` is the CPU time Apache and mod_wsgi spend on each request
+    besides the app (:data:`OVERHEAD_MS`): it counts in each project's share
+    of the CPUs, so that an I/O-bound project is not sized for more requests
+    than its share can serve.
 
     ``other_capacity`` counts the concurrent requests of daemon groups on the
     same host that are not sized here (explicit settings, no metadata): the
@@ -664,12 +692,15 @@ def size_projects(
     if isinstance(other_capacity, bool) or not isinstance(other_capacity, int) or other_capacity < 0:
         raise SizingError("other_capacity: must be a whole number >= 0 (got %r)" % (other_capacity,))
     checked_host, reserve = validate_host(host, reserve_memory_mb)
+    overhead = _as_number(overhead_ms, "", "overhead_ms", strictly_positive=False)
+    if overhead > MAX_OVERHEAD_MS:
+        raise _fail("", "overhead_ms", f"must be <= {fmt(MAX_OVERHEAD_MS)}", overhead_ms)
     budget_mb = checked_host.memory_mb - reserve
     total_weight = sum(s.weight for s in specs)
     demands: dict[str, Demand] = {}
     warnings: list[str] = []
     for spec in specs:
-        demand, warning = plan_demand(spec, checked_host, total_weight)
+        demand, warning = plan_demand(spec, checked_host, total_weight, overhead)
         demands[spec.name] = demand
         warnings.extend([warning] if warning else [])
     counts, memory_warnings = fit_memory(specs, demands, budget_mb)
@@ -681,6 +712,7 @@ def size_projects(
     result = SizingResult(
         host=checked_host,
         reserve_memory_mb=reserve,
+        overhead_ms=overhead,
         projects=sized,
         apache=apache,
         warnings=tuple(warnings),
@@ -727,11 +759,12 @@ def explain(result: SizingResult, specs: Sequence[ProjectSpec]) -> list[str]:
     lines = [
         f"host: {result.host.cpus} CPUs ({result.host.cpus_from}), {result.host.memory_mb} MB"
         f" ({result.host.memory_from}); budget {result.budget_mb} MB"
-        f" = {result.host.memory_mb} - {result.reserve_memory_mb} reserved"
+        f" = {result.host.memory_mb} - {result.reserve_memory_mb} reserved;"
+        f" Apache and mod_wsgi cost {fmt(result.overhead_ms)} ms CPU per request"
     ]
     by_name = {s.name: s for s in specs}
     for sizing in result.projects:
-        lines.append(_explain_project(by_name[sizing.name], sizing))
+        lines.append(_explain_project(by_name[sizing.name], sizing, result.overhead_ms))
     used = sum(p.rss_mb_total for p in result.projects)
     lines.append(f"memory: {used} MB of the {result.budget_mb} MB budget")
     a = result.apache
@@ -747,11 +780,12 @@ def _count(number: int, one: str, many: str) -> str:
     return f"{number} {one if number == 1 else many}"
 
 
-def _explain_project(spec: ProjectSpec, sizing: ProjectSizing) -> str:
+def _explain_project(spec: ProjectSpec, sizing: ProjectSizing, overhead_ms: float) -> str:
     d = sizing.demand
+    cost = f"{fmt(spec.cpu_ms)} + {fmt(overhead_ms)} ms CPU per request, " if overhead_ms else ""
     parts = [
         f"{spec.name}: CPU {round(d.cpu_fraction * 100)}% ({fmt(spec.cpu_ms)} of {fmt(spec.latency_ms)} ms),"
-        f" {fmt(d.rps)} rps ({d.rps_source}) x {fmt(spec.latency_ms)} ms = {fmt(d.busy)} busy,"
+        f" {cost}{fmt(d.rps)} rps ({d.rps_source}) x {fmt(spec.latency_ms)} ms = {fmt(d.busy)} busy,"
         f" x{fmt(HEADROOM)} = {d.concurrency} concurrent",
         f"threads {d.threads} ({d.threads_reason})",
         f"processes {d.processes} ({d.processes_reason})",

@@ -132,6 +132,22 @@ options:
         C(options).
     type: dict
     default: {}
+  overhead_ms:
+    description:
+      - CPU milliseconds that Apache and mod_wsgi spend on each request besides the app (the role's
+        C(wsgi_sizing_overhead_ms)). The sizing counts it in each group's share of the CPUs.
+      - Omitted, the default measured by C(bench/colocate) for O(isolation) is used, 0.4 for C(shared) and
+        0.7 for C(instance), whose main Apache also proxies each request.
+    type: float
+  resources:
+    description:
+      - The systemd resource control of each group's instance units, with O(isolation=instance) (the
+        role's C(wsgi_resource_*) variables, without that prefix), C(enabled) (default true),
+        C(memory_high_percent) (125), C(memory_max_percent) (150), C(instance_mb) (64), C(slice)
+        (C(wsgi.slice)). Errors name the role variable.
+      - Each group then gets RV(groups[].instance.resources), and RV(explanation) a line per group.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -295,7 +311,10 @@ groups:
         - C(live) is the colour the main Apache proxies to (null before the first start), C(next) the
           one a change starts; C(ports), C(urls) and C(names) per colour, C(address) the loopback address
           they listen on; C(mpm), its own event MPM sized from
-          the group's capacity; C(mounts), the paths it serves; C(probes), the health checks per colour.
+          the group's capacity; C(mounts), the paths it serves; C(probes), the health checks per colour;
+          C(resources), its units' systemd resource control (null when O(resources) disables it), with
+          C(slice), C(cpu_weight), C(memory_high_mb) and C(memory_max_mb) (null without C(sizing.rss_mb)),
+          C(tasks_max) and C(explanation).
       type: dict
       returned: when O(isolation=instance)
   sample:

@@ -62,6 +62,15 @@ options:
         sized here. The Apache front end is sized to cover them as well.
     type: int
     default: 0
+  overhead_ms:
+    description:
+      - CPU milliseconds that Apache and mod_wsgi spend on each request besides the app. Each project's
+        share of the CPUs serves requests that cost its C(cpu_ms) plus this, so that an I/O-bound project
+        is not sized for more requests than its share can serve.
+      - The default, 0.4, was measured by C(bench/colocate) for daemon groups in the main Apache; behind a
+        proxying front end (the wsgi role's C(wsgi_isolation=instance)) it measured 0.7.
+    type: float
+    default: 0.4
   projects:
     description:
       - The WSGI projects served by this host, one daemon process group each.
@@ -220,6 +229,11 @@ budget_mb:
   returned: success
   type: int
   sample: 15360
+overhead_ms:
+  description: O(overhead_ms) as used.
+  returned: success
+  type: float
+  sample: 0.4
 projects:
   description:
     - The sizing of each project, keyed by project name.
@@ -407,6 +421,7 @@ explanation:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import (
+    DEFAULT_OVERHEAD_MS,
     DEFAULT_RESERVE_MB,
     SizingError,
     gather_host,
@@ -423,6 +438,7 @@ ARGUMENT_SPEC = dict(
     ),
     reserve_memory_mb=dict(type="int", default=DEFAULT_RESERVE_MB),
     other_capacity=dict(type="int", default=0),
+    overhead_ms=dict(type="float", default=DEFAULT_OVERHEAD_MS),
     projects=dict(type="list", elements="raw", required=True),
 )
 
@@ -433,7 +449,8 @@ def main():
     params = module.params
     try:
         host = params["host"] if params["host"] is not None else gather_host()
-        result = size_projects(params["projects"], host, params["reserve_memory_mb"], params["other_capacity"])
+        result = size_projects(params["projects"], host, params["reserve_memory_mb"], params["other_capacity"],
+                               params["overhead_ms"])
     except SizingError as exc:
         module.fail_json(msg=str(exc))
     else:

@@ -282,6 +282,68 @@ def test_each_daemon_group_runs_in_an_apache_instance_of_its_own(host):
             assert "/etc/apache2-%s " % name in host.check_output("ps -o args= -p %d" % parent) + " "
 
 
+def cgroup_value(host, controller_v1, name_v1, name_v2, cgroup):
+    """A cgroup file of a unit: cgroup v1's controller hierarchy, else the unified one."""
+    v1 = "/sys/fs/cgroup/%s%s/%s" % (controller_v1, cgroup, name_v1)
+    if host.file(v1).exists:
+        return "v1", host.file(v1).content_string.strip()
+    return "v2", host.file("/sys/fs/cgroup%s/%s" % (cgroup, name_v2)).content_string.strip()
+
+
+def test_each_instance_unit_has_its_share_enforced_by_the_kernel(host):
+    """CPUWeight, MemoryHigh/Max and TasksMax of each instance unit, as docs/sizing.md computes them, in the kernel.
+
+    The trixie scenario's container lets its systemd manage its cgroups
+    (privileged, a private cgroup namespace), as a host's systemd does.
+    """
+    if isolation(host) != "instance":
+        pytest.skip("isolation instance only")
+    sizing = {p["name"]: p["sizing"] for p in inventory_projects(host) if p.get("sizing")}
+    for group, name in live_instances(host).items():
+        unit = "apache2@%s.service" % name
+        conf = host.file("/etc/apache2-%s/apache2.conf" % name).content_string
+        daemon = dict(item.split("=", 1) for item in re.search(
+            r"^WSGIDaemonProcess \S+ (.*)$", conf, re.M).group(1).split() if "=" in item)
+        processes, threads = int(daemon.get("processes", 1)), int(daemon["threads"])
+        server_limit = int(re.search(r"ServerLimit (\d+)", conf).group(1))
+        per_child = int(re.search(r"ThreadsPerChild (\d+)", conf).group(1))
+        meta = sizing.get(group, {})
+        want = {
+            "Slice": "wsgi.slice",
+            "CPUWeight": str(round(100 * meta.get("weight", 1))),
+            "TasksMax": str(2 * (processes * (threads + 3) + server_limit * (per_child + 2) + 3)),
+            "OOMPolicy": "continue",
+        }
+        if "rss_mb" in meta:
+            for key, percent in (("MemoryHigh", 125), ("MemoryMax", 150)):
+                want[key] = str((-(-processes * meta["rss_mb"] * percent // 100) + 64) * 1024 * 1024)
+        else:
+            want.update(MemoryHigh="infinity", MemoryMax="infinity")
+        shown = dict(line.split("=", 1) for line in host.check_output(
+            "systemctl show -p Slice,CPUWeight,MemoryHigh,MemoryMax,TasksMax,OOMPolicy,ControlGroup %s" % unit
+        ).splitlines())
+        cgroup = shown.pop("ControlGroup")
+        assert shown == want, (group, shown, want)
+        assert cgroup == "/wsgi.slice/%s" % unit, cgroup
+        # What the kernel enforces (cgroup v1 has no MemoryHigh).
+        layout, shares = cgroup_value(host, "cpu", "cpu.shares", "cpu.weight", cgroup)
+        assert int(shares) == (int(want["CPUWeight"]) * 1024 // 100 if layout == "v1" else int(want["CPUWeight"]))
+        _, limit = cgroup_value(host, "memory", "memory.limit_in_bytes", "memory.max", cgroup)
+        if want["MemoryMax"] == "infinity":
+            assert limit == "max" or int(limit) >= 1 << 62, (group, limit)
+        else:
+            assert int(limit) == int(want["MemoryMax"]), (group, limit)
+        _, tasks = cgroup_value(host, "pids", "pids.max", "pids.max", cgroup)
+        assert tasks == want["TasksMax"], (group, tasks)
+        _, used = cgroup_value(host, "pids", "pids.current", "pids.current", cgroup)
+        assert 0 < int(used) <= int(want["TasksMax"]) // 2, (group, used, "more tasks than a full instance")
+        # A daemon process runs its request threads and mod_wsgi's own three, no more.
+        for pid in (pid for pid, (_user, display) in daemons(host).items() if display == group):
+            counted = int(re.search(r"^Threads:\s+(\d+)", host.file("/proc/%d/status" % pid).content_string,
+                                    re.M).group(1))
+            assert counted <= threads + 3, (group, pid, counted)
+
+
 def test_logrotate_under_load_rotates_the_logs_and_restarts_nothing(host):
     """Debian's daily logrotate run, forced, while every project is busy.
 

@@ -343,6 +343,7 @@ def test_retired_instances_leave_nothing_of_their_own_on_rhel() -> None:
         "/run/httpd/instance-%s.pid",
         "/var/lib/httpd/instance-%s",  # made by the unit, unused
         "/var/log/httpd/%s",
+        "/etc/systemd/system/httpd@%s.service.d",  # its unit's resource control
     ))
 
 
@@ -350,7 +351,8 @@ def test_retired_instances_on_debian_keep_their_layout() -> None:
     removed = [c["args"]["path"] for c in task_calls("instances_retire.yml", "Debian")[
         "Remove their configuration, run folders and logs"]]
     prefixes = ("/etc/apache2-", "/run/apache2-", "/run/lock/apache2-", "/var/log/apache2-")
-    assert removed == [prefix + name for prefix in prefixes for name in RETIRED]
+    assert removed == [prefix + name for prefix in prefixes for name in RETIRED] + [
+        "/etc/systemd/system/apache2@%s.service.d" % name for name in RETIRED]
 
 
 @pytest.mark.parametrize("os_family, pidfile", [("RedHat", "/run/httpd/instance-%s.pid"),

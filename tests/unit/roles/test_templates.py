@@ -9,6 +9,7 @@ with its DataLoader so that the ``{{ ... }}`` in them resolve as in a play.
 
 from __future__ import annotations
 
+import configparser
 import copy
 import fnmatch
 import os
@@ -641,6 +642,61 @@ def test_instances_of_one_group_differ_only_in_name_and_port() -> None:
     blue, green = render_instance("keystone", "blue"), render_instance("keystone", "green")
     ports = INSTANCE_GROUPS["keystone"]["instance"]["ports"]
     assert blue.replace("-blue", "-green").replace(":%d" % ports["blue"], ":%d" % ports["green"]) == green
+
+
+# Two groups with their numbers set, so that the resources follow from them by hand: glance gives sizing metadata
+# (weight 2, 120 MB per process), web none.
+RESOURCE_MODEL = build_model(
+    [{"name": "glance", "script": "/srv/wsgi/glance/glance.wsgi", "port": 9292, "processes": 3, "threads": 4,
+      "sizing": {"cpu_ms": 10, "wait_ms": 40, "rss_mb": 120, "weight": 2}},
+     {"name": "web", "script": "/srv/wsgi/web/web.wsgi", "port": 8080, "processes": 2, "threads": 8}],
+    isolation="instance", resources={"slice": "apps-wsgi.slice"})
+RESOURCE_GROUPS = {g["name"]: g for g in RESOURCE_MODEL["groups"]}
+
+
+def render_resources(group: str, color: str) -> str:
+    variables = dict(wsgi_vars("Debian"), __wsgi_group=RESOURCE_GROUPS[group], __wsgi_color=color)
+    return render(ROLES / "wsgi" / "templates" / "instance_resources.conf.j2", variables)
+
+
+def unit_settings(text: str) -> list[str]:
+    """The drop-in's lines that are no comment, as systemd reads them."""
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("color", ["blue", "green"])
+def test_resource_drop_in_of_a_group_with_rss(color: str) -> None:
+    text = render_resources("glance", color)
+    assert text.splitlines()[:3] == ["#", "# " + MANAGED, "#"]  # ansible_managed | comment, first
+    assert "Apache instance wsgi-glance-%s (daemon group" % color in text
+    # CPUWeight 100 x weight 2 = 200; 3 processes x 120 MB = 360 MB: MemoryHigh 360 x 125% + 64 = 514 MB,
+    # MemoryMax 360 x 150% + 64 = 604 MB. Capacity 3 x 4 = 12: its event MPM 12 + 25 -> 2 children of 25,
+    # ServerLimit 4; TasksMax 2 x (3 x (4 + 3) + 4 x (25 + 2) + 3) = 2 x 132 = 264.
+    assert unit_settings(text) == ["[Service]", "Slice=apps-wsgi.slice", "CPUWeight=200", "MemoryHigh=514M",
+                                   "MemoryMax=604M", "TasksMax=264", "OOMPolicy=continue"]
+    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(text)
+    assert parser.sections() == ["Service"]
+    resources = RESOURCE_GROUPS["glance"]["instance"]["resources"]
+    assert dict(parser["Service"]) == {"Slice": resources["slice"], "CPUWeight": str(resources["cpu_weight"]),
+                                       "MemoryHigh": "%dM" % resources["memory_high_mb"],
+                                       "MemoryMax": "%dM" % resources["memory_max_mb"],
+                                       "TasksMax": str(resources["tasks_max"]), "OOMPolicy": "continue"}
+
+
+def test_resource_drop_in_of_a_group_without_rss_sets_no_memory_limit() -> None:
+    text = render_resources("web", "blue")
+    assert text.splitlines()[:3] == ["#", "# " + MANAGED, "#"]  # ansible_managed | comment, first
+    # CPUWeight 100 (weight 1); capacity 2 x 8 = 16 -> 2 children, ServerLimit 4;
+    # TasksMax 2 x (2 x (8 + 3) + 4 x (25 + 2) + 3) = 2 x 133 = 266.
+    assert unit_settings(text) == ["[Service]", "Slice=apps-wsgi.slice", "CPUWeight=100", "MemoryHigh=infinity",
+                                   "MemoryMax=infinity", "TasksMax=266", "OOMPolicy=continue"]
+
+
+def test_resource_drop_ins_of_the_two_colours_differ_only_in_the_instance_name() -> None:
+    blue, green = render_resources("glance", "blue"), render_resources("glance", "green")
+    assert blue != green and blue.replace("wsgi-glance-blue", "wsgi-glance-green") == green
 
 
 def prefix_matches(prefix: str, path: str) -> bool:

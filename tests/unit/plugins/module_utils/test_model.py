@@ -426,8 +426,9 @@ def test_explanation_has_host_groups_memory_then_one_front_end_line() -> None:
     projects = [project("glance", sizing=META), project("nova", sizing=dict(META, rss_mb=200)), project("web")]
     result = model(projects, FACTS, front_end=dict(APACHE))
     lines = result["explanation"]
+    # Shared isolation: the sizing counts 0.4 ms of Apache's and mod_wsgi's CPU per request (_sizing.OVERHEAD_MS).
     assert lines[0] == ("host: 2 CPUs (sched_getaffinity), 4096 MB (/proc/meminfo MemTotal); budget 3072 MB"
-                        " = 4096 - 1024 reserved")
+                        " = 4096 - 1024 reserved; Apache and mod_wsgi cost 0.4 ms CPU per request")
     assert lines[1].startswith("glance: ") and lines[2].startswith("nova: ")
     assert lines[3].startswith("memory: ") and lines[3].endswith(" MB of the 3072 MB budget")
     assert lines[4] == result["front_end"]["explanation"] and lines[4].startswith("front end: ")
@@ -451,9 +452,10 @@ def test_sizing_warnings_are_passed_through() -> None:
     projects = [project("glance", sizing=dict(META, peak_rps=1000)), project("nova", sizing=dict(META, rss_mb=700))]
     facts = dict(FACTS, memory_mb=2600)
     result = model(projects, facts)
-    expected = size_projects(result["sizing"], host_of(facts), 1024, 0).to_dict()["sizing_warnings"]
+    expected = size_projects(result["sizing"], host_of(facts), 1024, 0, 0.4).to_dict()["sizing_warnings"]
     assert result["sizing_warnings"] == expected
-    assert any(w.startswith("glance: peak_rps 1000 needs 10 CPUs") for w in expected)
+    # 1000 rps x (10 + 0.4) ms = 10.4 CPUs; the 2 CPUs serve 2000 / 10.4 = 192.31 rps.
+    assert "glance: peak_rps 1000 needs 10.4 CPUs, the host has 2: sized for 192.31 rps" in expected
     assert any(w.startswith("memory: ") for w in expected)
 
 
@@ -502,3 +504,172 @@ def test_the_model_does_not_depend_on_the_project_order(front_end: Optional[dict
     for order in (projects[::-1], projects[3:] + projects[:3], sorted(projects, key=lambda p: p["name"][::-1])):
         assert model(order, facts, front_end=front_end) == first
     assert json.dumps(first, sort_keys=True) == json.dumps(model(projects, facts, front_end=front_end), sort_keys=True)
+
+
+# --- Isolation instance: each group's resource control, and the overhead per request -------------
+
+RESOURCE_PROJECTS = [project("glance", sizing=dict(META, weight=2)),
+                     project("nova", sizing=dict(META, rss_mb=160, weight=0.5)), project("web")]
+
+
+def resources_of(result: dict[str, Any]) -> dict[str, Any]:
+    return {g["name"]: g["instance"]["resources"] for g in result["groups"]}
+
+
+def sized_rps(result: dict[str, Any], name: str) -> float:
+    """The rps the sizing's explanation line of group ``name`` gives."""
+    (line,) = [line for line in result["explanation"] if line.startswith(name + ": ")]
+    found = re.search(r", ([0-9.]+) rps \(", line)
+    assert found, line
+    return float(found.group(1))
+
+
+def test_each_instance_gets_the_resources_of_its_groups_sizing() -> None:
+    result = model(RESOURCE_PROJECTS, FACTS, isolation="instance", front_end=dict(APACHE))
+    # Sized with 0.7 ms of overhead (isolation instance) on 2 CPUs, weights 2 and 0.5 (total 2.5):
+    # glance: share 1.6 CPUs, 1600 / 10.7 = 149.53 rps, busy 7.48, x1.5 -> 12; threads ceil(50/10) = 5;
+    #   processes min(cap 2 CPUs / 1 CPU, max(ceil(12/5) = 3, ceil(1.6 x 1.5) = 3)) = 2; capacity 10.
+    # nova: share 0.4 CPUs, 400 / 10.7 = 37.38 rps, busy 1.87, x1.5 -> 3; 5 threads, 1 process (none written).
+    # web: unsized, 15 threads, 1 process.
+    numbers = {g["name"]: (g["processes"], g["threads"], g["capacity"]) for g in result["groups"]}
+    assert numbers == {"glance": (2, 5, 10), "nova": (None, 5, 5), "web": (None, 15, 15)}
+    # Each instance's event MPM: capacity + 25 threads of headroom, 2 children of 25, ServerLimit 4.
+    assert all(g["instance"]["mpm"]["server_limit"] == 4 for g in result["groups"])
+    got = resources_of(result)
+    # glance: CPUWeight 100 x 2 = 200; 2 x 100 MB = 200 MB: MemoryHigh 250 + 64 = 314, MemoryMax 300 + 64 = 364;
+    #   TasksMax 2 x (2 x (5 + 3) + 4 x (25 + 2) + 3) = 2 x 127 = 254.
+    # nova: CPUWeight 100 x 0.5 = 50; 1 x 160 MB: MemoryHigh 200 + 64 = 264, MemoryMax 240 + 64 = 304;
+    #   TasksMax 2 x (1 x (5 + 3) + 4 x 27 + 3) = 2 x 119 = 238.
+    # web, no sizing: CPUWeight 100 (weight 1), no memory limit; TasksMax 2 x (1 x (15 + 3) + 4 x 27 + 3) = 258.
+    figures = {name: (r["slice"], r["cpu_weight"], r["memory_high_mb"], r["memory_max_mb"], r["tasks_max"])
+               for name, r in got.items()}
+    assert figures == {"glance": ("wsgi.slice", 200, 314, 364, 254), "nova": ("wsgi.slice", 50, 264, 304, 238),
+                       "web": ("wsgi.slice", 100, None, None, 258)}
+    lines = result["explanation"]
+    assert [line.split(":")[0].split(" (")[0] for line in lines] == [
+        "host", "glance", "nova", "memory", "resources of group glance", "resources of group nova",
+        "resources of group web", "front end"]
+    assert lines[4:7] == [got[name]["explanation"] for name in ("glance", "nova", "web")]
+    assert lines[4] == ("resources of group glance (wsgi.slice): CPUWeight 200 = 100 x weight 2;"
+                        " MemoryHigh 314M = 2 x 100 MB x 125% + 64 MB of Apache;"
+                        " MemoryMax 364M = 2 x 100 MB x 150% + 64 MB of Apache;"
+                        " TasksMax 254 = 2 x (2 x (5 + 3) + 4 x (25 + 2) + 3)")
+    assert lines[6] == ("resources of group web (wsgi.slice): CPUWeight 100 = 100 x weight 1;"
+                        " no memory limit (no sizing.rss_mb); TasksMax 258 = 2 x (1 x (15 + 3) + 4 x (25 + 2) + 3)")
+    assert lines[-1] == result["front_end"]["explanation"]
+    json.dumps(result)
+
+
+def test_resources_without_host_facts_come_from_the_metadata_and_the_projects_numbers() -> None:
+    """Nothing sized: the groups keep what their projects set, the weight and rss still come from sizing."""
+    projects = [project("glance", processes=3, threads=4, sizing=dict(META, rss_mb=120, weight=1.5)), project("web")]
+    result = model(projects, None, isolation="instance")
+    got = resources_of(result)
+    # glance: CPUWeight 150; 3 x 120 = 360 MB: 450 + 64 = 514, 540 + 64 = 604; capacity 12 -> 2 children, ServerLimit 4:
+    #   TasksMax 2 x (3 x (4 + 3) + 4 x 27 + 3) = 2 x 132 = 264.
+    assert (got["glance"]["cpu_weight"], got["glance"]["memory_high_mb"], got["glance"]["memory_max_mb"],
+            got["glance"]["tasks_max"]) == (150, 514, 604, 264)
+    assert (got["web"]["cpu_weight"], got["web"]["memory_high_mb"], got["web"]["memory_max_mb"]) == (100, None, None)
+    # No sizing lines without facts: the resources' lines alone.
+    assert result["explanation"] == [got["glance"]["explanation"], got["web"]["explanation"]]
+
+
+def test_a_shared_group_takes_the_resources_of_the_metadata_it_is_sized_by() -> None:
+    result = model(shared(dict(META, rss_mb=50, weight=3)), FACTS, isolation="instance")
+    (portal,) = result["groups"]
+    resources = portal["instance"]["resources"]
+    assert resources["cpu_weight"] == 300
+    processes = portal["processes"] or 1
+    # processes x 50 MB x 125% (150%), rounded up, + 64 MB.
+    assert resources["memory_high_mb"] == -(-processes * 50 * 125 // 100) + 64
+    assert resources["memory_max_mb"] == -(-processes * 50 * 150 // 100) + 64
+    assert sum(line.startswith("resources of group ") for line in result["explanation"]) == 1
+    assert "resources of group portal (wsgi.slice): CPUWeight 300 = 100 x weight 3;" in result["explanation"][-1]
+
+
+def test_the_resource_settings_reach_every_group() -> None:
+    settings = {"memory_high_percent": 110, "memory_max_percent": 200, "instance_mb": 0, "slice": "apps-wsgi.slice"}
+    got = resources_of(model(RESOURCE_PROJECTS, FACTS, isolation="instance", resources=settings))
+    # glance 2 x 100 MB: 220 and 400; nova 1 x 160 MB: 176 and 320; no Apache MB on top.
+    assert {name: (r["slice"], r["memory_high_mb"], r["memory_max_mb"]) for name, r in got.items()} == {
+        "glance": ("apps-wsgi.slice", 220, 400), "nova": ("apps-wsgi.slice", 176, 320),
+        "web": ("apps-wsgi.slice", None, None)}
+
+
+def test_shared_isolation_has_no_resources() -> None:
+    result = model(RESOURCE_PROJECTS, FACTS, front_end=dict(APACHE))
+    assert result["isolation"] == "shared"
+    assert all("instance" not in g for g in result["groups"])
+    assert not any(line.startswith("resources of group") for line in result["explanation"])
+    assert [line.split(":")[0] for line in result["explanation"]] == ["host", "glance", "nova", "memory", "front end"]
+
+
+def test_resource_control_can_be_turned_off() -> None:
+    for resources in ({"enabled": False}, {"enabled": False, "slice": "other.slice"}):
+        result = model(RESOURCE_PROJECTS, FACTS, isolation="instance", resources=resources, front_end=dict(APACHE))
+        assert resources_of(result) == {"glance": None, "nova": None, "web": None}
+        assert not any(line.startswith("resources of group") for line in result["explanation"])
+        assert [line.split(":")[0] for line in result["explanation"]] == ["host", "glance", "nova", "memory",
+                                                                          "front end"]
+
+
+@pytest.mark.parametrize(
+    ("resources", "message"),
+    [
+        ({"memory_max_percent": 90},
+         "wsgi_resource_memory_max_percent: must be a whole number from 100 to 1000, got 90"),
+        ({"memory_high_percent": 200, "memory_max_percent": 150},
+         "wsgi_resource_memory_max_percent: must be at least wsgi_resource_memory_high_percent (200), got 150"),
+        ({"slice": "a b.slice"},
+         "wsgi_resource_slice: must be a systemd slice name such as wsgi.slice, got 'a b.slice'"),
+        ({"enabled": "yes"}, "wsgi_resource_enabled: must be true or false, got 'yes'"),
+        ({"instance_mb": True}, "wsgi_resource_instance_mb: must be a whole number from 0 to 1048576, got True"),
+    ],
+)
+def test_a_bad_resource_setting_is_refused_naming_the_role_variable(resources: dict[str, Any], message: str) -> None:
+    assert refused(RESOURCE_PROJECTS, FACTS, isolation="instance", resources=resources) == message
+
+
+def test_the_overhead_per_request_defaults_to_the_isolations() -> None:
+    """The same project on 2 CPUs: behind the front end (instance, 0.7 ms) it is sized for fewer requests."""
+    projects = [project("glance", sizing=META)]
+    shared_result = model(projects, FACTS)
+    instance_result = model(projects, FACTS, isolation="instance")
+    # Shared: 2 CPUs x 1000 / (10 + 0.4) ms = 192.31 rps; instance: 2000 / 10.7 = 186.92 rps.
+    assert (sized_rps(shared_result, "glance"), sized_rps(instance_result, "glance")) == (192.31, 186.92)
+    assert sized_rps(instance_result, "glance") < sized_rps(shared_result, "glance")
+    assert shared_result["explanation"][0].endswith("; Apache and mod_wsgi cost 0.4 ms CPU per request")
+    assert instance_result["explanation"][0].endswith("; Apache and mod_wsgi cost 0.7 ms CPU per request")
+    assert "glance: CPU 20% (10 of 50 ms), 10 + 0.7 ms CPU per request, 186.92 rps (share 2 of 2 CPUs)" in (
+        instance_result["explanation"][1])
+    for result, overhead in ((shared_result, 0.4), (instance_result, 0.7)):
+        size = size_projects(result["sizing"], host_of(FACTS), 1024, result["unsized_capacity"], overhead).to_dict()
+        assert round(size["projects"]["glance"]["model"]["rps"], 2) == sized_rps(result, "glance")
+        assert (group(result, "glance")["processes"], group(result, "glance")["threads"]) == (
+            size["projects"]["glance"]["processes"] if size["projects"]["glance"]["processes_explicit"] else None,
+            size["projects"]["glance"]["threads"])
+
+
+@pytest.mark.parametrize(
+    ("isolation", "overhead", "rps"),
+    [
+        ("instance", 0.4, 192.31),  # 2000 / 10.4
+        ("shared", 0.7, 186.92),  # 2000 / 10.7
+        ("instance", 0, 200),  # 2000 / 10
+        ("shared", 0.0, 200),
+        ("shared", 10, 100),  # 2000 / 20
+    ],
+)
+def test_an_explicit_overhead_wins_over_the_isolations(isolation: str, overhead: float, rps: float) -> None:
+    result = model([project("glance", sizing=META)], FACTS, isolation=isolation, overhead_ms=overhead)
+    assert sized_rps(result, "glance") == rps
+    assert result["explanation"][0].endswith("; Apache and mod_wsgi cost %s ms CPU per request" % ("%g" % overhead))
+    assert ("ms CPU per request, " in result["explanation"][1]) is (overhead > 0)
+
+
+@pytest.mark.parametrize("facts", [FACTS, {}], ids=["sized", "no host facts"])
+@pytest.mark.parametrize("overhead", [-1, 101, True, "0.4", float("nan")])
+def test_a_bad_overhead_is_refused_naming_the_role_variable(overhead: Any, facts: dict[str, Any]) -> None:
+    """Checked whether or not anything is sized: the role's variable is named."""
+    message = refused([project("glance", sizing=META)], facts, overhead_ms=overhead)
+    assert message == "wsgi_sizing_overhead_ms: must be a number of ms from 0 to 100, got %r" % (overhead,)

@@ -111,8 +111,8 @@ def test_documentation_matches_the_module() -> None:
     doc = yaml.safe_load(wsgi_plan.DOCUMENTATION)
     options = doc["options"]
     assert sorted(options) == ["base_dir", "daemon_options", "default_threads", "front_end", "host_facts",
-                               "instance_port_base", "isolation", "mod_wsgi_version", "projects", "reserve_memory_mb",
-                               "reserved_ports"]
+                               "instance_port_base", "isolation", "mod_wsgi_version", "overhead_ms", "projects",
+                               "reserve_memory_mb", "reserved_ports", "resources"]
     assert options["daemon_options"]["default"] == {}
     assert (options["isolation"]["default"], options["instance_port_base"]["default"]) == ("shared", 20000)
     assert options["projects"]["required"] is True
@@ -265,4 +265,5 @@ def test_sizing_warnings_are_module_warnings(module_exits: list[str]) -> None:
     hungry = dict(GLANCE, sizing=dict(GLANCE["sizing"], peak_rps=1000))
     result = run({"projects": [hungry], "host_facts": HOST_FACTS})
     assert result["sizing_warnings"] and module_exits == result["sizing_warnings"]
-    assert module_exits[0].startswith("glance: peak_rps 1000 needs 40 CPUs, the host has 2")
+    # Shared isolation: 1000 rps x (40 + 0.4) ms = 40.4 CPUs; the 2 CPUs serve 2000 / 40.4 = 49.5 rps.
+    assert module_exits[0] == "glance: peak_rps 1000 needs 40.4 CPUs, the host has 2: sized for 49.5 rps"

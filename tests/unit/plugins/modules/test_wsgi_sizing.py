@@ -122,10 +122,11 @@ def test_host_fields_are_checked_by_the_argument_spec() -> None:
 
 
 def test_warnings_are_emitted_and_returned(module_exits: list[str]) -> None:
-    busy = dict(KEYSTONE, peak_rps=5000)  # 40 CPUs of work on an 8-CPU host
+    busy = dict(KEYSTONE, peak_rps=5000)  # 5000 x (8 + 0.4) ms = 42 CPUs of work on an 8-CPU host
     result = run({"host": HOST, "projects": [busy]})
     assert result["sizing_warnings"] and module_exits == result["sizing_warnings"]
-    assert any(w.startswith("keystone: peak_rps 5000 needs 40 CPUs") for w in module_exits)
+    # The 8 CPUs serve 8000 / 8.4 = 952.38 rps.
+    assert "keystone: peak_rps 5000 needs 42 CPUs, the host has 8: sized for 952.38 rps" in module_exits
 
 
 def test_argument_spec_matches_documentation() -> None:
@@ -148,3 +149,22 @@ def test_argument_spec_matches_documentation() -> None:
     assert returned == set(_sizing.size_projects([KEYSTONE], HOST).to_dict())
     project_keys = set(yaml.safe_load(wsgi_sizing.RETURN)["projects"]["contains"])
     assert project_keys == set(_sizing.size_projects([KEYSTONE], HOST).to_dict()["projects"]["keystone"])
+
+
+def test_overhead_ms_reaches_the_model() -> None:
+    """An I/O-bound project alone on 2 CPUs: the share it is sized for serves requests of 1 ms + the overhead."""
+    io = {"name": "io", "cpu_ms": 1, "wait_ms": 50, "rss_mb": 100}
+    host = {"cpus": 2, "memory_mb": 8192}
+    default = run({"host": host, "projects": [io]})
+    given = run({"host": host, "projects": [io], "overhead_ms": 1.0})
+    # Default 0.4 ms: 2000 / 1.4 = 1428.571 rps; busy 1428.571 x 0.051 = 72.857, x1.5 = 109.3 -> 110 concurrent.
+    assert default["overhead_ms"] == 0.4
+    assert (default["projects"]["io"]["model"]["rps"], default["projects"]["io"]["model"]["concurrency"]) == (
+        1428.571, 110)
+    # 1 ms: 2000 / 2 = 1000 rps; busy 51, x1.5 = 76.5 -> 77 concurrent.
+    assert given["overhead_ms"] == 1.0
+    assert (given["projects"]["io"]["model"]["rps"], given["projects"]["io"]["model"]["concurrency"]) == (1000, 77)
+    assert given["explanation"][0].endswith("; Apache and mod_wsgi cost 1 ms CPU per request")
+    assert given == dict(_sizing.size_projects([io], host, 1024, 0, 1.0).to_dict(), changed=False)
+    refused = run({"host": host, "projects": [io], "overhead_ms": -1}, FailJson)
+    assert refused["msg"] == "field 'overhead_ms': must be >= 0 (got -1.0)"

@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Isolation ``instance``: the kernel's share of CPU, memory and tasks for each daemon group.
+
+Pure logic, no Ansible imports; ``_model.build_model`` calls
+:func:`group_resources` for each group once its processes, threads and
+instance are known. Each group's Apache instance is a systemd unit of its
+own; the role writes these values in a drop-in of that unit
+(``instance_resources.conf.j2``), and the kernel enforces them (cgroup v2,
+or the cpu, memory and pids controllers of cgroup v1):
+
+* ``CPUWeight`` = 100 x the group's ``sizing.weight`` (1 when not given):
+  when every group wants more CPU than there is, each gets its weight's share
+  of what the instances' slice gets;
+* ``MemoryHigh`` and ``MemoryMax``: the group's sized memory (processes x
+  ``sizing.rss_mb``) times a headroom percent, plus what the instance's own
+  Apache uses. Above MemoryHigh the kernel reclaims and slows the group
+  (cgroup v2 only); at MemoryMax it kills the largest process of the unit, a
+  daemon, which Apache starts again (``OOMPolicy=continue`` keeps the unit).
+  A group with no ``sizing.rss_mb`` gets no memory limit;
+* ``TasksMax``: twice the threads the instance runs when full (its daemons'
+  request threads and mod_wsgi's own, its event MPM's workers, listeners and
+  parent, its piped logger).
+
+The values are part of the instance's configuration: a change starts the
+group's other instance with them, as any change does, and no other group is
+touched.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+CPU_WEIGHT_PER_WEIGHT = 100
+"""systemd's default CPUWeight, which a group of weight 1 gets."""
+CPU_WEIGHT_RANGE = (1, 10000)
+DAEMON_EXTRA_THREADS = 3
+"""Threads of a mod_wsgi daemon process besides its request threads: main, deadlock and timeout monitors."""
+MPM_CHILD_EXTRA_THREADS = 2
+"""Threads of an event MPM child besides its workers: main and listener."""
+INSTANCE_EXTRA_TASKS = 3
+"""The instance's parent process and its piped error logger (a shell and Python)."""
+TASKS_FACTOR = 2
+"""TasksMax = this x the tasks of a full instance."""
+
+DEFAULTS: dict[str, Any] = {
+    "enabled": True,
+    "memory_high_percent": 125,
+    "memory_max_percent": 150,
+    "instance_mb": 64,
+    "slice": "wsgi.slice",
+}
+"""The role's wsgi_resource_* defaults. instance_mb: an instance's Apache
+(parent, event MPM children, piped logger) as bench/colocate measures it."""
+
+SETTING_NAMES = {key: "wsgi_resource_" + key for key in DEFAULTS}
+# A slice name as systemd accepts one: its dash-separated parents, no empty
+# part (no leading, trailing or double dash), ".slice" at the end; not the
+# root slice "-.slice".
+SLICE_RE = re.compile(r"^[A-Za-z0-9_.:]+(-[A-Za-z0-9_.:]+)*\.slice$")
+
+
+class ResourceError(ValueError):
+    """A bad setting: the message names the role variable."""
+
+
+@dataclass(frozen=True)
+class ResourceSettings:
+    """The role's resource settings, checked."""
+
+    enabled: bool
+    memory_high_percent: int
+    memory_max_percent: int
+    instance_mb: int
+    slice: str
+
+
+def _whole(key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ResourceError("%s: must be a whole number from %d to %d, got %r" % (SETTING_NAMES[key], low, high, value))
+    return value
+
+
+def check_settings(raw: Optional[dict[str, Any]]) -> ResourceSettings:
+    """The settings with defaults filled in; ResourceError names the role variable that is wrong."""
+    raw = dict(raw or {})
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise ResourceError("resources: unknown setting %r; known: %s" % (unknown[0], ", ".join(sorted(DEFAULTS))))
+    values = dict(DEFAULTS, **{k: v for k, v in raw.items() if v is not None})
+    if not isinstance(values["enabled"], bool):
+        raise ResourceError("%s: must be true or false, got %r" % (SETTING_NAMES["enabled"], values["enabled"]))
+    high = _whole("memory_high_percent", values["memory_high_percent"], 100, 1000)
+    most = _whole("memory_max_percent", values["memory_max_percent"], 100, 1000)
+    if most < high:
+        raise ResourceError("%s: must be at least %s (%d), got %d"
+                            % (SETTING_NAMES["memory_max_percent"], SETTING_NAMES["memory_high_percent"], high, most))
+    name = values["slice"]
+    if not isinstance(name, str) or len(name) > 255 or not SLICE_RE.match(name):
+        raise ResourceError("%s: must be a systemd slice name such as wsgi.slice, got %r"
+                            % (SETTING_NAMES["slice"], name))
+    return ResourceSettings(enabled=values["enabled"], memory_high_percent=high, memory_max_percent=most,
+                            instance_mb=_whole("instance_mb", values["instance_mb"], 0, 1 << 20), slice=name)
+
+
+def cpu_weight(weight: float) -> int:
+    """systemd's CPUWeight for a sizing weight: 100 per unit of weight (halves up), within 1..10000."""
+    return max(CPU_WEIGHT_RANGE[0], min(CPU_WEIGHT_RANGE[1], math.floor(CPU_WEIGHT_PER_WEIGHT * weight + 0.5)))
+
+
+def instance_tasks(processes: int, threads: int, server_limit: int, threads_per_child: int) -> int:
+    """The tasks (processes and threads) of a full instance."""
+    return (processes * (threads + DAEMON_EXTRA_THREADS) + server_limit * (threads_per_child + MPM_CHILD_EXTRA_THREADS)
+            + INSTANCE_EXTRA_TASKS)
+
+
+def group_resources(name: str, processes: int, threads: int, rss_mb: Optional[int], weight: float,
+                    mpm: dict[str, int], settings: ResourceSettings) -> dict[str, Any]:
+    """The systemd settings of one group's instance units, and the line that explains them.
+
+    ``processes`` is the group's daemon processes (1 when none is written),
+    ``rss_mb`` and ``weight`` its sizing metadata (``rss_mb`` None: no memory
+    limit), ``mpm`` its instance's event MPM (``server_limit``,
+    ``threads_per_child``).
+    """
+    tasks = instance_tasks(processes, threads, mpm["server_limit"], mpm["threads_per_child"])
+    resources: dict[str, Any] = {
+        "slice": settings.slice,
+        "cpu_weight": cpu_weight(weight),
+        "memory_high_mb": None,
+        "memory_max_mb": None,
+        "tasks_max": TASKS_FACTOR * tasks,
+    }
+    why = ["CPUWeight %d = %d x weight %s" % (resources["cpu_weight"], CPU_WEIGHT_PER_WEIGHT, _number(weight))]
+    if rss_mb is None:
+        why.append("no memory limit (no sizing.rss_mb)")
+    else:
+        sized = processes * rss_mb
+        for key, percent in (("memory_high_mb", settings.memory_high_percent),
+                             ("memory_max_mb", settings.memory_max_percent)):
+            resources[key] = math.ceil(sized * percent / 100) + settings.instance_mb
+            why.append("%s %dM = %d x %d MB x %d%% + %d MB of Apache"
+                       % ("MemoryHigh" if key == "memory_high_mb" else "MemoryMax", resources[key], processes,
+                          rss_mb, percent, settings.instance_mb))
+    why.append("TasksMax %d = %d x (%d x (%d + %d) + %d x (%d + %d) + %d)"
+               % (resources["tasks_max"], TASKS_FACTOR, processes, threads, DAEMON_EXTRA_THREADS, mpm["server_limit"],
+                  mpm["threads_per_child"], MPM_CHILD_EXTRA_THREADS, INSTANCE_EXTRA_TASKS))
+    resources["explanation"] = "resources of group %s (%s): %s" % (name, settings.slice, "; ".join(why))
+    return resources
+
+
+def _number(value: float) -> str:
+    """A weight as the user wrote it: up to 4 decimals, no trailing zeros."""
+    return ("%.4f" % value).rstrip("0").rstrip(".")
