@@ -85,13 +85,18 @@ def test_a_chain_of_changes_under_load_drops_no_request(host, tmp_path):
     change(host, tmp_path, projects, {"keystone", "nova-api"})
     assert "threads=30" in host.file("/etc/apache2-%s/apache2.conf" % live_instances(host)["keystone"]).content_string
 
-    # New code for one, a venv package change for another.
+    # New code for one, a venv package change for another, a larger share of the CPUs for a third (its
+    # unit's CPUWeight, in the drop-in the new instance starts with).
     release = tmp_path / "legacy.wsgi"
     release.write_text(HELLO.read_text() + "\n# release 2\n")
     by_name["legacy"]["source"] = str(release)
     by_name["placement"]["pip_packages"] = by_name["placement"]["pip_packages"] + ["six"]
-    change(host, tmp_path, projects, {"legacy", "placement"})
+    by_name["glance"]["sizing"] = dict(by_name["glance"]["sizing"], weight=3)
+    change(host, tmp_path, projects, {"legacy", "placement", "glance"})
     assert "# release 2" in host.file("/srv/wsgi/legacy/legacy.wsgi").content_string
+    glance = "apache2@%s.service" % live_instances(host)["glance"]
+    assert host.check_output("systemctl show -p CPUWeight --value %s" % glance) == "300"
+    assert "CPUWeight=300" in host.file("/etc/systemd/system/%s.d/modwsgi-fleet.conf" % glance).content_string
 
     # A project added (over TLS, with the distribution's snakeoil certificate), another removed.
     projects.append({"name": "extra", "source": "examples/hello.wsgi", "port": 9494, "threads": 4,
@@ -172,6 +177,7 @@ def test_moving_to_shared_and_back_serves_every_project(host, tmp_path):
             assert live_instances(host) == {} and int(units) == 0
             assert not host.file(INSTANCES_BACKENDS).exists
             assert host.check_output("ls -d /etc/apache2-* /var/log/apache2-* 2>/dev/null | wc -l") == "0"
+            assert host.check_output("ls -d /etc/systemd/system/apache2@wsgi-* 2>/dev/null | wc -l") == "0"
             assert "WSGIDaemonProcess keystone " in host.file(SHARED_CONF).content_string
         else:
             assert sorted(live_instances(host)) == sorted({group_of(p) for p in CHAIN["projects"]})
