@@ -11,8 +11,8 @@ own; the role writes these values in a drop-in of that unit
 or the cpu, memory and pids controllers of cgroup v1):
 
 * ``CPUWeight`` = 100 x the group's ``sizing.weight`` (1 when not given):
-  when every group wants more CPU than there is, each gets its weight's share
-  of what the instances' slice gets;
+  the kernel divides the slice's CPU time between the groups' runnable tasks
+  by it (bench/colocate measures how close threaded daemons come);
 * ``MemoryHigh`` and ``MemoryMax``: the group's sized memory (processes x
   ``sizing.rss_mb``) times a headroom percent, plus what the instance's own
   Apache uses. Above MemoryHigh the kernel reclaims and slows the group
@@ -142,12 +142,12 @@ def group_resources(name: str, processes: int, threads: int, rss_mb: Optional[in
         why.append("no memory limit (no sizing.rss_mb)")
     else:
         sized = processes * rss_mb
-        for key, percent in (("memory_high_mb", settings.memory_high_percent),
-                             ("memory_max_mb", settings.memory_max_percent)):
-            resources[key] = math.ceil(sized * percent / 100) + settings.instance_mb
+        for key, label, percent in (("memory_high_mb", "MemoryHigh", settings.memory_high_percent),
+                                    ("memory_max_mb", "MemoryMax", settings.memory_max_percent)):
+            limit = math.ceil(sized * percent / 100) + settings.instance_mb
+            resources[key] = limit
             why.append("%s %dM = %d x %d MB x %d%% + %d MB of Apache"
-                       % ("MemoryHigh" if key == "memory_high_mb" else "MemoryMax", resources[key], processes,
-                          rss_mb, percent, settings.instance_mb))
+                       % (label, limit, processes, rss_mb, percent, settings.instance_mb))
     why.append("TasksMax %d = %d x (%d x (%d + %d) + %d x (%d + %d) + %d)"
                % (resources["tasks_max"], TASKS_FACTOR, processes, threads, DAEMON_EXTRA_THREADS, mpm["server_limit"],
                   mpm["threads_per_child"], MPM_CHILD_EXTRA_THREADS, INSTANCE_EXTRA_TASKS))

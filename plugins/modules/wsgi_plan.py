@@ -145,7 +145,7 @@ options:
         role's C(wsgi_resource_*) variables, without that prefix), C(enabled) (default true),
         C(memory_high_percent) (125), C(memory_max_percent) (150), C(instance_mb) (64), C(slice)
         (C(wsgi.slice)). Errors name the role variable.
-      - Each group then gets RV(groups[].instance.resources), and RV(explanation) a line per group.
+      - Each group's C(instance) in RV(groups) then holds C(resources), and RV(explanation) a line per group.
     type: dict
     default: {}
 """

@@ -257,7 +257,7 @@ def test_the_explanation_holds_every_value(rss_mb: Any, processes: int, threads:
         assert got["memory_high_mb"] == -(-sized * 120 // 100) + 48
         assert got["memory_max_mb"] == -(-sized * 175 // 100) + 48
         assert got["memory_high_mb"] <= got["memory_max_mb"]
-        high = "MemoryHigh %dM = %d x %d MB x 120%% + 48 MB of Apache" % (got["memory_high_mb"], processes, rss_mb)
-        most = "MemoryMax %dM = %d x %d MB x 175%% + 48 MB of Apache" % (got["memory_max_mb"], processes, rss_mb)
+        high = "MemoryHigh %sM = %s x %s MB x 120%% + 48 MB of Apache" % (got["memory_high_mb"], processes, rss_mb)
+        most = "MemoryMax %sM = %s x %s MB x 175%% + 48 MB of Apache" % (got["memory_max_mb"], processes, rss_mb)
         assert high in text and most in text
         assert "no memory limit" not in text

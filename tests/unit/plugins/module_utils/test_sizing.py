@@ -794,8 +794,9 @@ def test_overhead_edges_are_accepted(overhead: float) -> None:
 
 @PROPERTY
 @given(a_fleet(), OVERHEAD, OVERHEAD)
-def test_more_overhead_never_gives_more_capacity(fleet: tuple[list[dict[str, Any]], Host, int], a: float,
-                                                b: float) -> None:
+def test_more_overhead_never_gives_more_capacity(
+    fleet: tuple[list[dict[str, Any]], Host, int], a: float, b: float
+) -> None:
     """Raising overhead_ms never raises a project's rps, busy, concurrency or processes, and never changes its threads.
 
     The processes follow the app's own CPU (rps x cpu_ms), which falls or stays with rps. The processes
@@ -862,8 +863,9 @@ def test_the_overhead_is_returned_and_explained(fleet: tuple[list[dict[str, Any]
 @pytest.mark.parametrize("overhead", [0, 0.4, 0.7])
 @pytest.mark.parametrize(("cpu_ms", "wait_ms", "choice"), [(20, 2, (2, 2)), (2, 60, (4, 16)), (10, 30, (2, 4))],
                          ids=["cpu-bound", "io-bound", "mixed"])
-def test_a_project_alone_keeps_the_choice_bench_run_measured(cpu_ms: float, wait_ms: float, choice: tuple[int, int],
-                                                            overhead: float) -> None:
+def test_a_project_alone_keeps_the_choice_bench_run_measured(
+    cpu_ms: float, wait_ms: float, choice: tuple[int, int], overhead: float
+) -> None:
     """bench/run's three profiles alone on its 2 CPUs: the same processes x threads with or without the overhead.
 
     bench/results/RESULTS.md measured these choices at 0.99, 1.00 and 0.95 of the grid's best cell; the
