@@ -43,6 +43,7 @@ from lib.env import BENCH, _sizing, log  # noqa: E402  pylint: disable=wrong-imp
 from lib.httpd import stop_all  # noqa: E402  pylint: disable=wrong-import-position
 from lib.measure import calibrate, chunk_loops, wait_quiet  # noqa: E402  pylint: disable=wrong-import-position
 from lib.procfs import CLK_TCK, system_busy_ticks  # noqa: E402  pylint: disable=wrong-import-position
+from lib.wrk import finish as finish_wrk  # noqa: E402  pylint: disable=wrong-import-position
 from lib.report import machine  # noqa: E402  pylint: disable=wrong-import-position
 
 PORT = 18400
@@ -89,6 +90,15 @@ def snapshot(run_servers, units: dict, cgroups: co.Cgroups, names: list[str]) ->
     }
 
 
+def start_servers(model: dict, run_dir: Path, cgroups: co.Cgroups, started: list) -> tuple[list, dict]:
+    """Start a run's servers in order, each added to ``started`` (for the caller to stop); their cgroups."""
+    run_servers, units = co.servers(model, run_dir, PORT, cgroups)
+    for server in run_servers:
+        server.start(timeout=60)
+        started.append(server)
+    return run_servers, units
+
+
 def one_run(run: dict, round_no: int, base: Path, host: dict, chunk: int, cgroups: co.Cgroups, args) -> dict:
     projects = run["projects"]
     names = [p.name for p in projects]
@@ -97,18 +107,15 @@ def one_run(run: dict, round_no: int, base: Path, host: dict, chunk: int, cgroup
     run_dir.mkdir()
     model = co.plan(run_dir, projects, weights, sizes_for(run, host), run["isolation"], PORT, BACKEND_BASE, host)
     groups = {g["name"]: g for g in model["groups"]}
-    started = []
+    started: list = []
     try:
-        run_servers, units = co.servers(model, run_dir, PORT, cgroups)
-        for server in run_servers:
-            server.start(timeout=60)
-            started.append(server)
+        run_servers, units = start_servers(model, run_dir, cgroups, started)
         user = cgroups.make("user")
         capacity = {n: (groups[n]["processes"] or 1) * groups[n]["threads"] for n in names}
         warm = [co.start_wrk(PORT, p, chunk, min(p.connections, capacity[p.name]), args.warmup, user)
                 for p in projects]
         for proc in warm:
-            co.finish_wrk(proc, args.warmup)
+            finish_wrk(proc, args.warmup)
         time.sleep(1.0)
         before = snapshot(run_servers, units, cgroups, names)
         connections = {p.name: p.connections if args.load == "profile" else max(8, 2 * capacity[p.name])
@@ -122,7 +129,7 @@ def one_run(run: dict, round_no: int, base: Path, host: dict, chunk: int, cgroup
             memory.append(co.memory_used_mb())
             time.sleep(0.5)
         after = snapshot(run_servers, units, cgroups, names)
-        results = {name: co.finish_wrk(proc, args.duration) for name, proc in loads.items()}
+        results = {name: finish_wrk(proc, args.duration) for name, proc in loads.items()}
         elapsed = after["t"] - before["t"]
         measured = {}
         for name in names:
@@ -174,17 +181,14 @@ def overhead_run(isolation: str, round_no: int, base: Path, host: dict, chunk: i
     run_dir = base / f"overhead-{round_no}-{isolation}"
     run_dir.mkdir()
     model = co.plan(run_dir, [co.EMPTY], EQUAL, {"empty": (2, 8)}, isolation, PORT, BACKEND_BASE, host)
-    started = []
+    started: list = []
     try:
-        run_servers, units = co.servers(model, run_dir, PORT, cgroups)
-        for server in run_servers:
-            server.start(timeout=60)
-            started.append(server)
+        run_servers, units = start_servers(model, run_dir, cgroups, started)
         user = cgroups.make("user")
-        co.finish_wrk(co.start_wrk(PORT, co.EMPTY, chunk, 16, args.warmup, user), args.warmup)
+        finish_wrk(co.start_wrk(PORT, co.EMPTY, chunk, 16, args.warmup, user), args.warmup)
         before = snapshot(run_servers, units, cgroups, ["empty"])
-        numbers, raw = co.finish_wrk(co.start_wrk(PORT, co.EMPTY, chunk, co.EMPTY.connections, args.duration, user),
-                                     args.duration)
+        load = co.start_wrk(PORT, co.EMPTY, chunk, co.EMPTY.connections, args.duration, user)
+        numbers, raw = finish_wrk(load, args.duration)
         after = snapshot(run_servers, units, cgroups, ["empty"])
         elapsed = after["t"] - before["t"]
         server_cpu = (after["busy"] - before["busy"]) - (after["user"] - before["user"])

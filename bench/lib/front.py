@@ -101,6 +101,27 @@ def backends_path(run_dir: Path) -> Path:
     return run_dir / "front" / "backends"
 
 
+def instance_layout(prefix: str, user: str, group: str) -> dict:
+    """vars/Debian.yml's layout of an instance, in a run's folder (``prefix``).
+
+    ServerRoot is the instance's own folder, apache2.pid in it; the bench sets
+    the socket prefix itself (``socket_prefix``).
+    """
+    return {
+        "__wsgi_instance_conf_prefix": prefix,
+        "__wsgi_instance_server_root": "",
+        "__wsgi_instance_run_prefix": prefix,
+        "__wsgi_instance_pid_suffix": "/apache2.pid",
+        "__wsgi_instance_log_prefix": prefix,
+        "__wsgi_instance_extra_modules": [],
+        "__wsgi_instance_socket_suffix": "",
+        "__wsgi_apache_user": user,
+        "__wsgi_apache_group": group,
+        "__wsgi_apache_modules_dir": MODULES,
+        "__wsgi_mod_wsgi_module": f"{MODULES}/mod_wsgi.so",
+    }
+
+
 def instance_confs(run_dir: Path, config: Config, port: int, backend_port: int) -> tuple[str, str, str]:
     """Isolation instance: (the backend's httpd.conf, the front's, the front's file of live addresses)."""
     model = render_model(run_dir, config, port, "instance", backend_port)
@@ -115,19 +136,7 @@ def instance_confs(run_dir: Path, config: Config, port: int, backend_port: int) 
         "ansible_managed": MANAGED.format("instance.conf.j2"),
         "__wsgi_group": group,
         "__wsgi_color": COLOR,
-        # vars/Debian.yml's layout, in the run's folder: ServerRoot the instance's own
-        # folder, apache2.pid in it; the bench sets the socket prefix itself.
-        "__wsgi_instance_conf_prefix": prefix,
-        "__wsgi_instance_server_root": "",
-        "__wsgi_instance_run_prefix": prefix,
-        "__wsgi_instance_pid_suffix": "/apache2.pid",
-        "__wsgi_instance_log_prefix": prefix,
-        "__wsgi_instance_extra_modules": [],
-        "__wsgi_instance_socket_suffix": "",
-        "__wsgi_apache_user": user,
-        "__wsgi_apache_group": account_group,
-        "__wsgi_apache_modules_dir": MODULES,
-        "__wsgi_mod_wsgi_module": f"{MODULES}/mod_wsgi.so",
+        **instance_layout(prefix, user, account_group),
         **conf.log_vars(log_dir(run_dir)),
     }) + socket_prefix(run_dir / backend_name())
     root = run_dir / "front"

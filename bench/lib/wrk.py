@@ -53,14 +53,20 @@ def wrk(port: int, profile: Profile, chunk: int, connections: int, seconds: floa
     cmd = [WRK, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s", "--latency", url]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    numbers, output = finish(proc, seconds)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return numbers, output, cpu
+
+
+def finish(proc: subprocess.Popen, seconds: float) -> tuple[dict, str]:
+    """Wait for a wrk run of ``seconds`` (40 s of grace); its numbers and raw output, or RuntimeError."""
     try:
         output, _unused = proc.communicate(timeout=seconds + 40)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
         raise RuntimeError(f"wrk did not finish within {seconds + 40} s")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"wrk failed ({proc.returncode}):\n{output}")
-    return parse_wrk(output), output, cpu
+    return parse_wrk(output), output
