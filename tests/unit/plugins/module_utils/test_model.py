@@ -673,3 +673,12 @@ def test_a_bad_overhead_is_refused_naming_the_role_variable(overhead: Any, facts
     """Checked whether or not anything is sized: the role's variable is named."""
     message = refused([project("glance", sizing=META)], facts, overhead_ms=overhead)
     assert message == "wsgi_sizing_overhead_ms: must be a number of ms from 0 to 100, got %r" % (overhead,)
+
+
+def test_the_resources_line_in_docs_is_the_models() -> None:
+    """docs/sizing.md quotes the explanation of the example inventory's glance on 2 CPUs, isolation instance."""
+    glance = project("glance", sizing={"cpu_ms": 40, "wait_ms": 40, "rss_mb": 60, "peak_rps": 50, "weight": 2})
+    plan = build_model([glance], {"cpus": 2, "memory_mb": 4096}, isolation="instance")
+    (line,) = [line for line in plan["explanation"] if line.startswith("resources of group glance")]
+    docs = (ROOT / "docs" / "sizing.md").read_text(encoding="utf-8")
+    assert "    " + line + "\n" in docs
