@@ -90,9 +90,10 @@ def snapshot(run_servers, units: dict, cgroups: co.Cgroups, names: list[str]) ->
     }
 
 
-def start_servers(model: dict, run_dir: Path, cgroups: co.Cgroups, started: list) -> tuple[list, dict]:
+def start_servers(model: dict, run_dir: Path, cgroups: co.Cgroups, started: list, host: dict,
+                  args) -> tuple[list, dict]:
     """Start a run's servers in order, each added to ``started`` (for the caller to stop); their cgroups."""
-    run_servers, units = co.servers(model, run_dir, PORT, cgroups)
+    run_servers, units = co.servers(model, run_dir, PORT, cgroups, (host["cpus"], args.quota))
     for server in run_servers:
         server.start(timeout=60)
         started.append(server)
@@ -109,7 +110,7 @@ def one_run(run: dict, round_no: int, base: Path, host: dict, chunk: int, cgroup
     groups = {g["name"]: g for g in model["groups"]}
     started: list = []
     try:
-        run_servers, units = start_servers(model, run_dir, cgroups, started)
+        run_servers, units = start_servers(model, run_dir, cgroups, started, host, args)
         user = cgroups.make("user")
         capacity = {n: (groups[n]["processes"] or 1) * groups[n]["threads"] for n in names}
         warm = [co.start_wrk(PORT, p, chunk, min(p.connections, capacity[p.name]), args.warmup, user)
@@ -183,7 +184,7 @@ def overhead_run(isolation: str, round_no: int, base: Path, host: dict, chunk: i
     model = co.plan(run_dir, [co.EMPTY], EQUAL, {"empty": (2, 8)}, isolation, PORT, BACKEND_BASE, host)
     started: list = []
     try:
-        run_servers, units = start_servers(model, run_dir, cgroups, started)
+        run_servers, units = start_servers(model, run_dir, cgroups, started, host, args)
         user = cgroups.make("user")
         finish_wrk(co.start_wrk(PORT, co.EMPTY, chunk, 16, args.warmup, user), args.warmup)
         before = snapshot(run_servers, units, cgroups, ["empty"])
@@ -283,7 +284,10 @@ def write_markdown(report: dict, path: Path) -> None:
         f"The module is told each project's `cpu_ms`, `wait_ms`, `rss_mb: {co.RSS_MB}` and `weight`, no `peak_rps`;"
         f" the host as `gather_host()` reads it ({report['host']['cpus']} CPUs, {report['host']['memory_mb']} MB)."
         f" Each run: {report['args']['warmup']:g} s warm-up, then {report['args']['duration']:g} s measured with"
-        f" every project saturated; {report['args']['rounds']} round(s), each figure the median over the rounds.",
+        f" every project saturated; {report['args']['rounds']} round(s), each figure the median over the rounds."
+        + (f" **Trial `--quota {report['args']['quota']:g}`**: each instance's unit capped at"
+           f" {report['args']['quota']:g} x its weight's share of the CPUs (`cpu.cfs_quota_us`), which the role"
+           " does not write." if report["args"].get("quota") else ""),
         "",
         "CPU share: a project's CPU over the three projects' together. In isolation instance, its unit's cgroup"
         " (cpuacct.usage: its instance's Apache and its daemons, what the kernel shares by CPUWeight); in isolation"
@@ -388,6 +392,9 @@ def main() -> int:
                         help="wrk connections per project: twice its capacity, at least 8 (default), or"
                              " bench/run's count per profile")
     parser.add_argument("--no-extras", action="store_true", help="skip the overhead and leak runs")
+    parser.add_argument("--quota", type=float, default=0.0,
+                        help="a trial the role does not make: cap each instance's unit at this multiple of its"
+                             " weight's share of the CPUs (cpu.cfs_quota_us; default 0, none)")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.warmup, args.rounds = 6.0, 2.0, 1
@@ -398,7 +405,8 @@ def main() -> int:
     quiet = wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else {"waited_s": 0, "quiet": None}
     report = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "argv": sys.argv[1:], "machine": machine(), "quiet": quiet,
-              "args": {"duration": args.duration, "warmup": args.warmup, "rounds": args.rounds, "load": args.load}}
+              "args": {"duration": args.duration, "warmup": args.warmup, "rounds": args.rounds, "load": args.load,
+                       "quota": args.quota}}
     found = _sizing.gather_host()
     host = {"cpus": found.cpus, "memory_mb": found.memory_mb}
     report["host"] = host

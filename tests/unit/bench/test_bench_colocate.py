@@ -699,3 +699,40 @@ def test_write_markdown_without_leak(tmp_path: Path) -> None:
     assert "## Verdicts" in text
     (line,) = data["verdicts"]
     assert f"- {line}\n" in text and line.endswith("**PASS**")
+
+
+def test_unit_settings_with_a_quota() -> None:
+    """--quota's trial: cpu.cfs_quota_us over the default 100 ms period, at least 1 ms."""
+    resources = {"cpu_weight": 200, "memory_max_mb": None, "tasks_max": 10}
+    assert co.unit_settings(resources, 1.0)["cpu"] == {"cpu.shares": 2048, "cpu.cfs_quota_us": 100000}
+    assert co.unit_settings(resources, 0.6667)["cpu"]["cpu.cfs_quota_us"] == 66670
+    assert co.unit_settings(resources, 0.001)["cpu"]["cpu.cfs_quota_us"] == 1000
+    assert "cpu.cfs_quota_us" not in co.unit_settings(resources, 0.0)["cpu"]
+
+
+def test_quota_is_the_weight_share_of_the_cpus(tmp_path: Path) -> None:
+    model = joint_plan(tmp_path, "instance", UNEQUAL)
+    groups = {g["name"]: g for g in model["groups"]}
+    # CPUWeight 200, 100, 100 of 400: 2 CPUs x 1/2, 1/4, 1/4, times the factor.
+    assert co.quota_cpus(model, groups["cpu"], 2, 1.0) == 1.0
+    assert co.quota_cpus(model, groups["io"], 2, 1.0) == 0.5
+    assert co.quota_cpus(model, groups["mixed"], 2, 1.2) == pytest.approx(0.6)
+    assert co.quota_cpus(model, groups["cpu"], 2, 0.0) == 0.0
+
+
+def test_servers_write_the_quota_of_each_unit(tmp_path: Path) -> None:
+    model = joint_plan(tmp_path, "instance", EQUAL)
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list = []
+
+        def make(self, name: str, settings: dict | None = None) -> list:
+            self.calls.append((name, settings))
+            return []
+
+    cgroups = Recorder()
+    co.servers(model, tmp_path, PORT, cgroups, (2, 1.0))
+    quotas = {name: settings["cpu"]["cpu.cfs_quota_us"] for name, settings in cgroups.calls if settings}
+    # 2 CPUs x 1/3 each: 0.6667 CPU = 66667 us of every 100000.
+    assert quotas == {f"wsgi/apache2@wsgi-{n}-blue.service": 66667 for n in ("cpu", "io", "mixed")}
