@@ -26,6 +26,7 @@ TasksMax -> ``pids.max``; MemoryHigh has no v1 file). ``system``, ``user`` and
 
 from __future__ import annotations
 
+import functools
 import http.client
 import math
 import os
@@ -38,7 +39,7 @@ from pathlib import Path
 from lib import conf, procfs
 from lib.env import APP, MODULES, ROLE_TEMPLATES, WRK, _model, _sizing
 from lib.front import PROXY_MODULES, Server, instance_layout, socket_prefix
-from lib.httpd import Httpd
+from lib.httpd import Httpd, join_cgroups
 from lib.procfs import CLK_TCK
 
 COLOR = "blue"
@@ -299,14 +300,9 @@ def start_wrk(port: int, project: Project, chunk: int, connections: int, seconds
               cgroup_procs: list[str]) -> subprocess.Popen:
     """One wrk on one project's path, in the ``user`` cgroup."""
     url = f"http://127.0.0.1:{port}{project.path}{project.query(chunk)}"
-
-    def join() -> None:
-        for path in cgroup_procs:
-            with open(path, "w", encoding="ascii") as handle:
-                handle.write(str(os.getpid()))
-
     return subprocess.Popen([WRK, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s", "--latency", url],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=join)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=functools.partial(join_cgroups, cgroup_procs))
 
 
 def daemon_pids(name: str) -> list[int]:

@@ -8,6 +8,7 @@ holds the running ones so that ``stop_all`` stops them on any exit.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import shutil
@@ -23,6 +24,13 @@ from lib.env import APACHE, APP, log
 from lib.model import Config
 
 LIVE: list["Httpd"] = []  # instances to stop on any exit
+
+
+def join_cgroups(procs_files: list[str]) -> None:
+    """Put this process in cgroups (their cgroup.procs files): in a child before exec, so that all it starts is too."""
+    for path in procs_files:
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write(str(os.getpid()))
 
 
 def free_port(start: int) -> int:
@@ -79,7 +87,7 @@ class Httpd:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,  # own process group: killpg reaches the daemons
-                preexec_fn=self._join_cgroups if self.cgroups else None,
+                preexec_fn=functools.partial(join_cgroups, self.cgroups) if self.cgroups else None,
             )
         LIVE.append(self)
         deadline = time.monotonic() + timeout
@@ -90,12 +98,6 @@ class Httpd:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"apache2 for {self.name} not ready after {timeout} s:\n{self.logs()}")
-
-    def _join_cgroups(self) -> None:
-        """In the child, before apache2 starts: enter the cgroups, so that all its processes are in them."""
-        for path in self.cgroups:
-            with open(path, "w", encoding="ascii") as handle:
-                handle.write(str(os.getpid()))
 
     def ready(self) -> bool:
         """All the group's daemons are up and the app answers."""

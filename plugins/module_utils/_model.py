@@ -35,6 +35,7 @@ from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import (
     OVERHEAD_MS,
     Host,
     SizingError,
+    check_overhead,
     environ_flags,
     event_mpm,
     size_projects,
@@ -183,10 +184,12 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
     _check_metadata(plan)
     if overhead_ms is None:
         overhead_ms = OVERHEAD_MS.get(isolation, OVERHEAD_MS["shared"])
-    elif isinstance(overhead_ms, bool) or not isinstance(overhead_ms, (int, float)) \
-            or not 0 <= overhead_ms <= MAX_OVERHEAD_MS:
-        raise PlanError("wsgi_sizing_overhead_ms: must be a number of ms from 0 to %g, got %r"
-                        % (MAX_OVERHEAD_MS, overhead_ms))
+    else:
+        try:
+            overhead_ms = check_overhead(overhead_ms)
+        except SizingError as exc:
+            raise PlanError("wsgi_sizing_overhead_ms: must be a number of ms from 0 to %g, got %r"
+                            % (MAX_OVERHEAD_MS, overhead_ms)) from exc
     sizing = _size(plan, host, reserve_memory_mb, overhead_ms) if host is not None else None
 
     finish_groups(plan, sizing["projects"] if sizing else {})

@@ -57,8 +57,11 @@ APACHE_SERVER_LIMIT_FACTOR = 2
 OVERHEAD_MS = {"shared": 0.4, "instance": 0.7}
 """CPU ms that Apache and mod_wsgi spend on each request besides the app, per isolation.
 
-Measured by ``bench/colocate`` (a near-empty app saturated on loopback: CPU
-busy / requests per second); ``instance`` adds the main Apache's proxying.
+Measured by ``bench/colocate``: the io-bound project's CPU per request beyond
+its app's, under load beside the others (shared: 0.13-0.15 ms in Apache and
+0.27-0.32 in its daemon; instance: 0.24-0.27 in the main Apache, which also
+proxies, and 0.49-0.55 in its unit). A near-empty app alone costs less (0.14
+and 0.43 ms): the figures include the daemons' thread and GIL hand-offs.
 """
 DEFAULT_OVERHEAD_MS = OVERHEAD_MS["shared"]
 MAX_OVERHEAD_MS = 100.0
@@ -397,6 +400,14 @@ def validate_projects(projects: Any) -> list[ProjectSpec]:
     return specs
 
 
+def check_overhead(value: Any) -> float:
+    """``overhead_ms`` checked: a finite number of ms from 0 to :data:`MAX_OVERHEAD_MS`."""
+    overhead = _as_number(value, "", "overhead_ms", strictly_positive=False)
+    if overhead > MAX_OVERHEAD_MS:
+        raise _fail("", "overhead_ms", f"must be <= {fmt(MAX_OVERHEAD_MS)}", value)
+    return overhead
+
+
 def validate_host(host: Host | Mapping[str, Any], reserve_memory_mb: Any) -> tuple[Host, int]:
     """Check the host figures and the reserve; return them typed."""
     if isinstance(host, Host):
@@ -692,9 +703,7 @@ def size_projects(
     if isinstance(other_capacity, bool) or not isinstance(other_capacity, int) or other_capacity < 0:
         raise SizingError("other_capacity: must be a whole number >= 0 (got %r)" % (other_capacity,))
     checked_host, reserve = validate_host(host, reserve_memory_mb)
-    overhead = _as_number(overhead_ms, "", "overhead_ms", strictly_positive=False)
-    if overhead > MAX_OVERHEAD_MS:
-        raise _fail("", "overhead_ms", f"must be <= {fmt(MAX_OVERHEAD_MS)}", overhead_ms)
+    overhead = check_overhead(overhead_ms)
     budget_mb = checked_host.memory_mb - reserve
     total_weight = sum(s.weight for s in specs)
     demands: dict[str, Demand] = {}
