@@ -7,7 +7,8 @@ the wsgi role renders them (bench/lib/colocate.py). Side by side in one run:
 
 - the module's joint sizing (``wsgi_sizing`` of the three together, as the role
   sizes a host) in isolation shared and in isolation instance, where each
-  instance's cgroup has the plan's CPUWeight, MemoryMax and TasksMax;
+  instance's cgroup has the plan's CPUWeight, CPUQuota, MemoryMax and TasksMax;
+  and in isolation instance with the weights alone (no CPUQuota);
 - each project sized alone, and the rules of thumb (OpenStack 2x1,
   mod_wsgi-express 1x5, the source document's 2x64), in isolation shared;
 - the joint sizing with unequal weights (2:1:1);
@@ -52,6 +53,7 @@ EQUAL = {"cpu": 1.0, "io": 1.0, "mixed": 1.0, "leaky": 1.0, "empty": 1.0}
 UNEQUAL = dict(EQUAL, cpu=2.0)
 TOLERANCE = {"instance": 0.20, "shared": 0.50}
 HOST_BUSY = 0.95
+WEIGHTS_ONLY = "module, joint, CPUWeight alone"
 
 
 def runs() -> list[dict]:
@@ -59,6 +61,8 @@ def runs() -> list[dict]:
     three = list(co.PROJECTS)
     out = [{"label": "module, joint", "isolation": isolation, "sizing": "joint", "weights": "1:1:1",
             "projects": three} for isolation in ("shared", "instance")]
+    out.append({"label": WEIGHTS_ONLY, "isolation": "instance", "sizing": "joint", "weights": "1:1:1",
+                "projects": three, "quota_percent": 0})
     out.append({"label": "module, each alone", "isolation": "shared", "sizing": "alone", "weights": "1:1:1",
                 "projects": three})
     out.append({"label": "module, each alone", "isolation": "instance", "sizing": "alone", "weights": "1:1:1",
@@ -67,6 +71,8 @@ def runs() -> list[dict]:
         out.append({"label": rule, "isolation": "shared", "sizing": rule, "weights": "1:1:1", "projects": three})
     out += [{"label": "module, joint", "isolation": isolation, "sizing": "joint", "weights": "2:1:1",
              "projects": three} for isolation in ("shared", "instance")]
+    out.append({"label": WEIGHTS_ONLY, "isolation": "instance", "sizing": "joint", "weights": "2:1:1",
+                "projects": three, "quota_percent": 0})
     return out
 
 
@@ -90,10 +96,9 @@ def snapshot(run_servers, units: dict, cgroups: co.Cgroups, names: list[str]) ->
     }
 
 
-def start_servers(model: dict, run_dir: Path, cgroups: co.Cgroups, started: list, host: dict,
-                  args) -> tuple[list, dict]:
+def start_servers(model: dict, run_dir: Path, cgroups: co.Cgroups, started: list) -> tuple[list, dict]:
     """Start a run's servers in order, each added to ``started`` (for the caller to stop); their cgroups."""
-    run_servers, units = co.servers(model, run_dir, PORT, cgroups, (host["cpus"], args.quota))
+    run_servers, units = co.servers(model, run_dir, PORT, cgroups)
     for server in run_servers:
         server.start(timeout=60)
         started.append(server)
@@ -106,11 +111,12 @@ def one_run(run: dict, round_no: int, base: Path, host: dict, chunk: int, cgroup
     weights = UNEQUAL if run["weights"] == "2:1:1" else EQUAL
     run_dir = base / f"run-{round_no}-{len(list(base.iterdir()))}"
     run_dir.mkdir()
-    model = co.plan(run_dir, projects, weights, sizes_for(run, host), run["isolation"], PORT, BACKEND_BASE, host)
+    model = co.plan(run_dir, projects, weights, sizes_for(run, host), run["isolation"], PORT, BACKEND_BASE, host,
+                    run.get("quota_percent", args.quota_percent))
     groups = {g["name"]: g for g in model["groups"]}
     started: list = []
     try:
-        run_servers, units = start_servers(model, run_dir, cgroups, started, host, args)
+        run_servers, units = start_servers(model, run_dir, cgroups, started)
         user = cgroups.make("user")
         capacity = {n: (groups[n]["processes"] or 1) * groups[n]["threads"] for n in names}
         warm = [co.start_wrk(PORT, p, chunk, min(p.connections, capacity[p.name]), args.warmup, user)
@@ -181,10 +187,11 @@ def overhead_run(isolation: str, round_no: int, base: Path, host: dict, chunk: i
     """A near-empty app saturated alone: the CPU Apache and mod_wsgi use per request, wrk's excluded."""
     run_dir = base / f"overhead-{round_no}-{isolation}"
     run_dir.mkdir()
-    model = co.plan(run_dir, [co.EMPTY], EQUAL, {"empty": (2, 8)}, isolation, PORT, BACKEND_BASE, host)
+    model = co.plan(run_dir, [co.EMPTY], EQUAL, {"empty": (2, 8)}, isolation, PORT, BACKEND_BASE, host,
+                    quota_percent=0)
     started: list = []
     try:
-        run_servers, units = start_servers(model, run_dir, cgroups, started, host, args)
+        run_servers, units = start_servers(model, run_dir, cgroups, started)
         user = cgroups.make("user")
         finish_wrk(co.start_wrk(PORT, co.EMPTY, chunk, 16, args.warmup, user), args.warmup)
         before = snapshot(run_servers, units, cgroups, ["empty"])
@@ -245,6 +252,16 @@ def summarize(results: list[dict]) -> list[dict]:
     return out
 
 
+def quota_sentence(quota_percent: int | None) -> str:
+    """What the report says of the units' CPUQuota."""
+    if quota_percent == 0:
+        return " In isolation instance no unit has a CPUQuota (`--quota-percent 0`): CPUWeight alone."
+    given = (f"at `--quota-percent {quota_percent}`" if quota_percent is not None
+             else "(the role's default, 95 % of its weight's share of the CPUs)")
+    return (f" In isolation instance each unit has the plan's CPUQuota {given}, except the runs"
+            f" \"{WEIGHTS_ONLY}\", which have CPUWeight and no CPUQuota; the near-empty app has none.")
+
+
 def pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
@@ -285,9 +302,7 @@ def write_markdown(report: dict, path: Path) -> None:
         f" the host as `gather_host()` reads it ({report['host']['cpus']} CPUs, {report['host']['memory_mb']} MB)."
         f" Each run: {report['args']['warmup']:g} s warm-up, then {report['args']['duration']:g} s measured with"
         f" every project saturated; {report['args']['rounds']} round(s), each figure the median over the rounds."
-        + (f" **Trial `--quota {report['args']['quota']:g}`**: each instance's unit capped at"
-           f" {report['args']['quota']:g} x its weight's share of the CPUs (`cpu.cfs_quota_us`), which the role"
-           " does not write." if report["args"].get("quota") else ""),
+        + quota_sentence(report["args"].get("quota_percent")),
         "",
         "CPU share: a project's CPU over the three projects' together. In isolation instance, its unit's cgroup"
         " (cpuacct.usage: its instance's Apache and its daemons, what the kernel shares by CPUWeight); in isolation"
@@ -379,7 +394,7 @@ def verdicts(rows: list[dict], leak: dict | None) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0], allow_abbrev=False)
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per run (default 20)")
     parser.add_argument("--warmup", type=float, default=5.0, help="warm-up seconds per run (default 5)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every run; figures are medians (default 2)")
@@ -392,9 +407,9 @@ def main() -> int:
                         help="wrk connections per project: twice its capacity, at least 8 (default), or"
                              " bench/run's count per profile")
     parser.add_argument("--no-extras", action="store_true", help="skip the overhead and leak runs")
-    parser.add_argument("--quota", type=float, default=0.0,
-                        help="a trial the role does not make: cap each instance's unit at this multiple of its"
-                             " weight's share of the CPUs (cpu.cfs_quota_us; default 0, none)")
+    parser.add_argument("--quota-percent", type=int, default=None,
+                        help="wsgi_resource_cpu_quota_percent of the module's runs (default: the role's, 95;"
+                             " the runs of CPUWeight alone have none)")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.warmup, args.rounds = 6.0, 2.0, 1
@@ -406,7 +421,7 @@ def main() -> int:
     report = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "argv": sys.argv[1:], "machine": machine(), "quiet": quiet,
               "args": {"duration": args.duration, "warmup": args.warmup, "rounds": args.rounds, "load": args.load,
-                       "quota": args.quota}}
+                       "quota_percent": args.quota_percent}}
     found = _sizing.gather_host()
     host = {"cpus": found.cpus, "memory_mb": found.memory_mb}
     report["host"] = host

@@ -139,30 +139,21 @@ class Cgroups:
         self.made = []
 
 
-def unit_settings(resources: dict, quota_cpus: float = 0.0) -> dict[str, dict[str, int]]:
-    """The cgroup v1 files systemd writes for a unit's CPUWeight, MemoryMax and TasksMax.
+def unit_settings(resources: dict) -> dict[str, dict[str, int]]:
+    """The cgroup v1 files systemd writes for a unit's CPUWeight, CPUQuota, MemoryMax and TasksMax.
 
-    ``quota_cpus`` > 0 also caps the unit at that many CPUs (``cpu.cfs_quota_us``
-    over the default period of 100 ms): the trial of ``--quota``, which the role
-    does not write.
+    CPUQuota is a percent of one CPU: ``cpu.cfs_quota_us`` over the default
+    period of 100 ms.
     """
     settings: dict[str, dict[str, int]] = {
         "cpu": {"cpu.shares": int(resources["cpu_weight"] * SHARES_PER_WEIGHT)},
         "pids": {"pids.max": resources["tasks_max"]},
     }
-    if quota_cpus > 0:
-        settings["cpu"]["cpu.cfs_quota_us"] = max(1000, round(quota_cpus * QUOTA_PERIOD_US))
+    if resources.get("cpu_quota_percent"):
+        settings["cpu"]["cpu.cfs_quota_us"] = resources["cpu_quota_percent"] * QUOTA_PERIOD_US // 100
     if resources["memory_max_mb"] is not None:
         settings["memory"] = {"memory.limit_in_bytes": resources["memory_max_mb"] * 1024 * 1024}
     return settings
-
-
-def quota_cpus(model: dict, group: dict, cpus: int, factor: float) -> float:
-    """``factor`` x the group's weight share of the host's CPUs (0: no quota)."""
-    if factor <= 0:
-        return 0.0
-    total = sum(g["instance"]["resources"]["cpu_weight"] for g in model["groups"])
-    return factor * cpus * group["instance"]["resources"]["cpu_weight"] / total
 
 
 # --- what a run serves ----------------------------------------------------------
@@ -188,12 +179,15 @@ def raw_project(run_dir: Path, project: Project, port: int, weight: float, size:
 
 
 def plan(run_dir: Path, projects: list[Project], weights: dict[str, float], sizes: dict[str, tuple[int, int]] | None,
-         isolation: str, port: int, backend_base: int, host: dict) -> dict:
-    """The render model: the module sizes the projects jointly where ``sizes`` is None."""
+         isolation: str, port: int, backend_base: int, host: dict, quota_percent: int | None = None) -> dict:
+    """The render model: the module sizes the projects jointly where ``sizes`` is None.
+
+    ``quota_percent`` is the role's wsgi_resource_cpu_quota_percent (None: its default).
+    """
     raws = [raw_project(run_dir, p, port, weights[p.name], None if sizes is None else sizes[p.name])
             for p in projects]
     return _model.build_model(raws, facts=dict(host), reserved_ports=[port], isolation=isolation,
-                              instance_port_base=backend_base)
+                              instance_port_base=backend_base, resources={"cpu_quota_percent": quota_percent})
 
 
 def alone_sizes(projects: list[Project], host: dict, isolation: str) -> dict[str, tuple[int, int]]:
@@ -208,13 +202,8 @@ def alone_sizes(projects: list[Project], host: dict, isolation: str) -> dict[str
     return sizes
 
 
-def servers(model: dict, run_dir: Path, port: int, cgroups: Cgroups, quota: tuple[int, float] = (0, 0.0)
-            ) -> tuple[list["ColoServer"], dict[str, str]]:
-    """The servers of a run in the order they start, and each group's cgroup (instance isolation).
-
-    ``quota`` is (the host's CPUs, ``--quota``'s factor): a factor above 0 caps each unit at that
-    multiple of its weight's share of the CPUs.
-    """
+def servers(model: dict, run_dir: Path, port: int, cgroups: Cgroups) -> tuple[list["ColoServer"], dict[str, str]]:
+    """The servers of a run in the order they start, and each group's cgroup (instance isolation)."""
     logs = conf.log_vars(run_dir / "logs")
     for project in model["projects"]:
         (run_dir / "logs" / project["name"]).mkdir(parents=True, exist_ok=True)
@@ -243,8 +232,7 @@ def servers(model: dict, run_dir: Path, port: int, cgroups: Cgroups, quota: tupl
         server = ColoServer(run_dir, name, daemon["instance"]["ports"][COLOR], text,
                             {daemon["name"]: daemon["processes"] or 1}, paths)
         units[daemon["name"]] = f"wsgi/apache2@{name}.service"
-        server.cgroups = cgroups.make(units[daemon["name"]], unit_settings(
-            daemon["instance"]["resources"], quota_cpus(model, daemon, quota[0], quota[1])))
+        server.cgroups = cgroups.make(units[daemon["name"]], unit_settings(daemon["instance"]["resources"]))
         started.append(server)
     front_root = run_dir / "front"
     live = conf.render_template(ROLE_TEMPLATES / "instance_backends.j2", {

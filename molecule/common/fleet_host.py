@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -65,6 +66,38 @@ def live_instances(host: Any) -> dict[str, str]:
         return {}
     groups = json.loads(host.file(INSTANCES_STATE).content_string)["groups"]
     return {group: "wsgi-%s-%s" % (group, entry["live"]) for group, entry in groups.items() if entry["live"]}
+
+
+def cpu_quotas(host: Any, projects: list[dict[str, Any]], percent: int = 95) -> dict[str, dict[str, int | None]]:
+    """Each live instance's CPUQuota in percent of one CPU: wanted, in its drop-in, in the kernel.
+
+    Wanted as docs/sizing.md computes it: ``percent`` x the host's CPUs x the
+    group's weight over the weights of all the host's groups, rounded up.
+    The kernel's is cgroup v1's cpu.cfs_quota_us over cpu.cfs_period_us, or
+    cgroup v2's cpu.max (None: no quota).
+    """
+    weights = {p["name"]: p.get("sizing", {}).get("weight", 1) for p in projects}
+    live = live_instances(host)
+    total = sum(weights.get(group, 1) for group in live)
+    cpus = int(host.check_output("nproc"))
+    out = {}
+    for group, name in live.items():
+        unit = "apache2@%s.service" % name
+        dropin = host.file("/etc/systemd/system/%s.d/modwsgi-fleet-cpu-quota.conf" % unit)
+        written = re.search(r"^CPUQuota=(\d+)%$", dropin.content_string, re.M) if dropin.exists else None
+        cgroup = host.check_output("systemctl show -p ControlGroup --value %s" % unit)
+        v1 = "/sys/fs/cgroup/cpu%s/" % cgroup
+        if host.file(v1 + "cpu.cfs_quota_us").exists:
+            quota, period = (int(host.file(v1 + key).content_string) for key in ("cpu.cfs_quota_us", "cpu.cfs_period_us"))
+        else:
+            text = host.file("/sys/fs/cgroup%s/cpu.max" % cgroup).content_string.split()
+            quota, period = (-1 if text[0] == "max" else int(text[0])), int(text[1])
+        out[group] = {
+            "wanted": math.ceil(round(percent * cpus * weights.get(group, 1) / total, 9)) if percent else None,
+            "dropin": int(written.group(1)) if written else None,
+            "kernel": None if quota < 0 else round(quota * 100 / period),
+        }
+    return out
 
 
 def other_instance(name: str) -> str:

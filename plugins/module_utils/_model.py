@@ -123,7 +123,7 @@ def _isolate(plan: dict[str, Any], isolation: str, state: Any, port_base: int, r
     plan["retired_instances"] = retired
 
 
-def _limit(plan: dict[str, Any], resources: Optional[dict[str, Any]]) -> list[str]:
+def _limit(plan: dict[str, Any], resources: Optional[dict[str, Any]], cpus: Optional[int]) -> list[str]:
     """Give each group's instance its systemd resource control; return the lines that explain it.
 
     Nothing in shared isolation (every group runs in the main Apache's one
@@ -139,13 +139,17 @@ def _limit(plan: dict[str, Any], resources: Optional[dict[str, Any]]) -> list[st
                 group["instance"]["resources"] = None
         return []
     metadata = {request["name"]: request for request in plan["sizing"]}
+    weights = {}
+    for group in plan["groups"]:
+        weight = metadata.get(group["name"], {}).get("weight")
+        weights[group["name"]] = 1.0 if weight is None else weight
+    total_weight = sum(weights.values())
     lines = []
     for group in plan["groups"]:
         request = metadata.get(group["name"], {})
-        weight = request.get("weight")
         group["instance"]["resources"] = group_resources(
             group["name"], group["processes"] or 1, group["threads"], request.get("rss_mb"),
-            1.0 if weight is None else weight, group["instance"]["mpm"], settings)
+            weights[group["name"]], group["instance"]["mpm"], settings, cpus, total_weight)
         lines.append(group["instance"]["resources"]["explanation"])
     return lines
 
@@ -194,7 +198,7 @@ def build_model(raw_projects: Any, facts: Optional[dict[str, Any]] = None, base_
 
     finish_groups(plan, sizing["projects"] if sizing else {})
     _isolate(plan, isolation, facts.get("instances"), instance_port_base, set(reserved_ports or []))
-    limits = _limit(plan, resources)
+    limits = _limit(plan, resources, host.cpus if host is not None else None)
 
     plan["front_end"] = None
     if front_end is not None:

@@ -161,6 +161,8 @@ class Demand:
     cpu_fraction: float
     rps: float
     rps_source: str
+    busy_ms: float
+    busy_reason: str
     busy: float
     concurrency: int
     cpu_demand: float
@@ -223,6 +225,7 @@ class ProjectSizing:
                 "cpu_fraction": round(d.cpu_fraction, 4),
                 "rps": round(d.rps, 3),
                 "rps_source": d.rps_source,
+                "busy_ms": round(d.busy_ms, 3),
                 "busy": round(d.busy, 3),
                 "concurrency": d.concurrency,
                 "cpu_demand": round(d.cpu_demand, 3),
@@ -490,11 +493,16 @@ def plan_demand(spec: ProjectSpec, host: Host, total_weight: float,
     """Little's law with headroom: the threads and processes one project would like.
 
     The app's threads are busy for its latency; the CPU demand counts the
-    server's ``overhead_ms`` per request too.
+    server's ``overhead_ms`` per request too. Sized by its share (no
+    ``peak_rps``), a project runs at its share when every project is busy:
+    its weight over all the weights of each CPU, so a request's ``cpu_ms``
+    takes ``total_weight / weight`` times as long, and its threads are busy
+    that much longer (:func:`contended_ms`).
     """
     rps, rps_source, warning = target_rps(spec, host, total_weight, overhead_ms)
     threads, threads_reason = pick_threads(spec)
-    busy = rps * spec.latency_ms / 1000.0
+    busy_ms, busy_reason = contended_ms(spec, total_weight)
+    busy = rps * busy_ms / 1000.0
     concurrency = max(1, ceil_int(busy * HEADROOM))
     cpu_demand = rps * (spec.cpu_ms + overhead_ms) / 1000.0
     if spec.processes is not None:
@@ -506,6 +514,8 @@ def plan_demand(spec: ProjectSpec, host: Host, total_weight: float,
         cpu_fraction=spec.cpu_fraction,
         rps=rps,
         rps_source=rps_source,
+        busy_ms=busy_ms,
+        busy_reason=busy_reason,
         busy=busy,
         concurrency=concurrency,
         cpu_demand=cpu_demand,
@@ -515,6 +525,20 @@ def plan_demand(spec: ProjectSpec, host: Host, total_weight: float,
         processes_reason=processes_reason,
     )
     return demand, warning
+
+
+def contended_ms(spec: ProjectSpec, total_weight: float) -> tuple[float, str]:
+    """How long a request keeps a thread busy when the projects compete, and why.
+
+    Its latency, with the CPU part stretched by ``total_weight / weight`` when
+    it is sized by its share of a host it shares (no ``peak_rps``, other
+    weights); its plain latency otherwise (alone, or sized for a given rate).
+    """
+    if spec.peak_rps is not None or total_weight <= spec.weight:
+        return spec.latency_ms, ""
+    stretch = total_weight / spec.weight
+    busy_ms = spec.wait_ms + spec.cpu_ms * stretch
+    return busy_ms, f"{fmt(spec.wait_ms)} + {fmt(spec.cpu_ms)} x {fmt(total_weight)}/{fmt(spec.weight)} weights"
 
 
 def _pick_processes(
@@ -794,7 +818,8 @@ def _explain_project(spec: ProjectSpec, sizing: ProjectSizing, overhead_ms: floa
     cost = f"{fmt(spec.cpu_ms)} + {fmt(overhead_ms)} ms CPU per request, " if overhead_ms else ""
     parts = [
         f"{spec.name}: CPU {round(d.cpu_fraction * 100)}% ({fmt(spec.cpu_ms)} of {fmt(spec.latency_ms)} ms),"
-        f" {cost}{fmt(d.rps)} rps ({d.rps_source}) x {fmt(spec.latency_ms)} ms = {fmt(d.busy)} busy,"
+        f" {cost}{fmt(d.rps)} rps ({d.rps_source}) x {fmt(d.busy_ms)} ms"
+        f"{f' ({d.busy_reason})' if d.busy_reason else ''} = {fmt(d.busy)} busy,"
         f" x{fmt(HEADROOM)} = {d.concurrency} concurrent",
         f"threads {d.threads} ({d.threads_reason})",
         f"processes {d.processes} ({d.processes_reason})",

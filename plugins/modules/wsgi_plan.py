@@ -143,9 +143,11 @@ options:
     description:
       - The systemd resource control of each group's instance units, with O(isolation=instance) (the
         role's C(wsgi_resource_*) variables, without that prefix), C(enabled) (default true),
-        C(memory_high_percent) (125), C(memory_max_percent) (150), C(instance_mb) (64), C(slice)
+        C(cpu_quota_percent) (95, 0 for none), C(memory_high_percent) (125), C(memory_max_percent) (150), C(instance_mb) (64), C(slice)
         (C(wsgi.slice)). Errors name the role variable.
       - Each group's C(instance) in RV(groups) then holds C(resources), and RV(explanation) a line per group.
+      - C(cpu_quota_percent) is a percent of the group's weight share of the host's CPUs (O(host_facts)' C(cpus)
+        over the weights of all the groups); without C(cpus) in O(host_facts), no group gets a quota.
     type: dict
     default: {}
 """
@@ -313,7 +315,7 @@ groups:
           they listen on; C(mpm), its own event MPM sized from
           the group's capacity; C(mounts), the paths it serves; C(probes), the health checks per colour;
           C(resources), its units' systemd resource control (null when O(resources) disables it), with
-          C(slice), C(cpu_weight), C(memory_high_mb) and C(memory_max_mb) (null without C(sizing.rss_mb)),
+          C(slice), C(cpu_weight), C(cpu_quota_percent) (null with no quota), C(memory_high_mb) and C(memory_max_mb) (null without C(sizing.rss_mb)),
           C(tasks_max) and C(explanation).
       type: dict
       returned: when O(isolation=instance)

@@ -257,6 +257,7 @@ projects:
         cpu_fraction: 0.1667
         rps: 150.0
         rps_source: peak_rps
+        busy_ms: 48.0
         busy: 7.2
         concurrency: 11
         cpu_demand: 1.2
@@ -348,8 +349,16 @@ projects:
           returned: success
           type: str
           sample: peak_rps
+        busy_ms:
+          description:
+            - How long a request keeps a thread, in ms. Its latency (C(cpu_ms) + C(wait_ms)), except for a
+              project sized by its CPU share on a host it shares, whose C(cpu_ms) counts total weight / its
+              weight times, as long as it takes when every project is busy.
+          returned: success
+          type: float
+          sample: 48.0
         busy:
-          description: Requests in progress on average at that rate, rps times latency (Little's law).
+          description: Requests in progress on average at that rate, rps times RV(projects.model.busy_ms) (Little's law).
           returned: success
           type: float
           sample: 7.2

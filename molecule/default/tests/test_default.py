@@ -17,7 +17,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
 from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
     INSTANCES_BACKENDS, INSTANCES_STATE, REPO, SHARED_CONF, Load, daemon_config, daemons, get, group_pids, host_state,
-    inventory_projects, isolation, live_instances, main_apache, other_instance, playbook, recap_changed, site)
+    cpu_quotas, inventory_projects, isolation, live_instances, main_apache, other_instance, playbook, recap_changed,
+    site)
 
 # The source document's table: processes/threads against what the app sees.
 # (multithread, multiprocess, daemon group, processes expected by display-name)
@@ -342,6 +343,16 @@ def test_each_instance_unit_has_its_share_enforced_by_the_kernel(host):
             counted = int(re.search(r"^Threads:\s+(\d+)", host.file("/proc/%d/status" % pid).content_string,
                                     re.M).group(1))
             assert counted <= threads + 3, (group, pid, counted)
+
+
+def test_each_instance_unit_is_held_to_its_cpu_quota_by_the_kernel(host):
+    """CPUQuota of each live instance: the weights' share of the CPUs, in its own drop-in and in the kernel."""
+    if isolation(host) != "instance":
+        pytest.skip("isolation instance only")
+    quotas = cpu_quotas(host, inventory_projects(host))
+    assert len(quotas) >= 2, quotas
+    for group, quota in quotas.items():
+        assert quota["wanted"] == quota["dropin"] == quota["kernel"], (group, quotas)
 
 
 def test_logrotate_under_load_rotates_the_logs_and_restarts_nothing(host):

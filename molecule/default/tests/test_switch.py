@@ -15,8 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common"))
 from fleet_host import (  # noqa: E402  pylint: disable=wrong-import-position
-    INSTANCES_BACKENDS, REPO, SHARED_CONF, Load, get, group_pids, inventory_projects, isolation, live_instances,
-    main_apache, other_instance, playbook, site)
+    INSTANCES_BACKENDS, REPO, SHARED_CONF, Load, cpu_quotas, get, group_pids, inventory_projects, isolation,
+    live_instances, main_apache, other_instance, playbook, site)
 
 HELLO = REPO / "roles" / "wsgi" / "files" / "examples" / "hello.wsgi"
 # The projects as the last step left them, for the next test.
@@ -91,12 +91,20 @@ def test_a_chain_of_changes_under_load_drops_no_request(host, tmp_path):
     release.write_text(HELLO.read_text() + "\n# release 2\n")
     by_name["legacy"]["source"] = str(release)
     by_name["placement"]["pip_packages"] = by_name["placement"]["pip_packages"] + ["six"]
+    before_quotas = cpu_quotas(host, projects)
     by_name["glance"]["sizing"] = dict(by_name["glance"]["sizing"], weight=3)
     change(host, tmp_path, projects, {"legacy", "placement", "glance"})
     assert "# release 2" in host.file("/srv/wsgi/legacy/legacy.wsgi").content_string
     glance = "apache2@%s.service" % live_instances(host)["glance"]
     assert host.check_output("systemctl show -p CPUWeight --value %s" % glance) == "300"
     assert "CPUWeight=300" in host.file("/etc/systemd/system/%s.d/modwsgi-fleet.conf" % glance).content_string
+    # Every group's CPUQuota follows the new weights, in the running units: the
+    # groups that did not switch kept their daemons (change() checked it).
+    quotas = cpu_quotas(host, projects)
+    assert any(quotas[g]["kernel"] != before_quotas[g]["kernel"] for g in quotas if g != "glance"), (
+        before_quotas, quotas)
+    for group, quota in quotas.items():
+        assert quota["wanted"] == quota["dropin"] == quota["kernel"], (group, quotas)
 
     # A project added (over TLS, with the distribution's snakeoil certificate), another removed.
     projects.append({"name": "extra", "source": "examples/hello.wsgi", "port": 9494, "threads": 4,

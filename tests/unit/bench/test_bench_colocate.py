@@ -12,7 +12,9 @@ imported from its path (bench/ is on sys.path, see conftest.py).
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import inspect
 import math
 import stat
 from pathlib import Path
@@ -309,18 +311,24 @@ def joint_plan(tmp_path: Path, isolation: str, weights: dict, sizes=None) -> dic
 
 
 def test_plan_joint_instance_2_1_1_by_hand(tmp_path: Path) -> None:
-    # Overhead 0.7 ms (instance). cpu: 1 CPU of 2 (weight 2 of 4), 1000 / 20.7 = 48.3 rps x 22 ms = 1.06 busy,
-    # x1.5 -> 2 concurrent, threads ceil(22 / 20) = 2, processes 2 (CPU 0.97 x1.5 -> 2, cap 2 CPUs).
-    # io: 0.5 CPU, 500 / 2.7 = 185.2 rps x 62 ms = 11.5, x1.5 -> 18; threads min(31, 16) = 16; processes 2.
-    # mixed: 0.5 CPU, 500 / 10.7 = 46.7 rps x 40 ms = 1.87, x1.5 -> 3; threads 4; 1 process (not written).
+    # Overhead 0.7 ms (instance); a request keeps its thread for wait + cpu x 4 / weight (weights 2:1:1).
+    # cpu: 1 CPU of 2 (weight 2 of 4), 1000 / 20.7 = 48.3 rps x (2 + 20 x 4/2 = 42 ms) = 2.03 busy,
+    # x1.5 -> 4 concurrent, threads ceil(22 / 20) = 2, processes 2 (4/2 -> 2, CPU 0.97 x1.5 -> 2, cap 2 CPUs).
+    # io: 0.5 CPU, 500 / 2.7 = 185.2 rps x (60 + 2 x 4 = 68 ms) = 12.6, x1.5 -> 19; threads min(31, 16) = 16;
+    # processes 2 (19/16 -> 2).
+    # mixed: 0.5 CPU, 500 / 10.7 = 46.7 rps x (30 + 10 x 4 = 70 ms) = 3.27, x1.5 -> 5; threads 4;
+    # processes 2 (5/4 -> 2, cap 2 CPUs / 1 CPU per process).
     model = joint_plan(tmp_path, "instance", UNEQUAL)
     groups = {g["name"]: g for g in model["groups"]}
     assert {n: (g["processes"], g["threads"]) for n, g in groups.items()} == {
-        "cpu": (2, 2), "io": (2, 16), "mixed": (None, 4)}
+        "cpu": (2, 2), "io": (2, 16), "mixed": (2, 4)}
     resources = {n: g["instance"]["resources"] for n, g in groups.items()}
     assert {n: r["cpu_weight"] for n, r in resources.items()} == {"cpu": 200, "io": 100, "mixed": 100}
-    # MemoryMax: ceil(processes x 16 MB x 150%) + 64 MB: 2 -> 48 + 64 = 112, 1 -> 24 + 64 = 88.
-    assert {n: r["memory_max_mb"] for n, r in resources.items()} == {"cpu": 112, "io": 112, "mixed": 88}
+    # CPUQuota, the role's default 95% of the weight share of 2 CPUs: cpu 95 x 2 x 2/4 = 95,
+    # io and mixed 95 x 2 x 1/4 = 47.5 -> 48.
+    assert {n: r["cpu_quota_percent"] for n, r in resources.items()} == {"cpu": 95, "io": 48, "mixed": 48}
+    # MemoryMax: ceil(processes x 16 MB x 150%) + 64 MB: 2 -> 48 + 64 = 112.
+    assert {n: r["memory_max_mb"] for n, r in resources.items()} == {"cpu": 112, "io": 112, "mixed": 112}
     assert {n: g["instance"]["ports"]["blue"] for n, g in groups.items()} == {
         "cpu": BACKEND_BASE, "io": BACKEND_BASE + 2, "mixed": BACKEND_BASE + 4}
     assert model["isolation"] == "instance"
@@ -430,10 +438,13 @@ def test_servers_instance(tmp_path: Path) -> None:
     assert cgroups.calls == [
         (f"wsgi/apache2@wsgi-{n}-blue.service", co.unit_settings(groups[n]["instance"]["resources"]))
         for n in ("cpu", "io", "mixed")] + [("system", None)]
-    # By hand: cpu weight 2 -> CPUWeight 200 -> cpu.shares 2048; MemoryMax 112 MB.
-    assert cgroups.calls[0][1]["cpu"] == {"cpu.shares": 2048}
+    # By hand: cpu weight 2 -> CPUWeight 200 -> cpu.shares 2048, CPUQuota 95% -> 95 ms of every 100; MemoryMax
+    # 112 MB. io and mixed: weight 1 -> cpu.shares 1024, CPUQuota 48% -> 48 ms; mixed's 2 processes: 112 MB.
+    assert cgroups.calls[0][1]["cpu"] == {"cpu.shares": 2048, "cpu.cfs_quota_us": 95000}
     assert cgroups.calls[0][1]["memory"] == {"memory.limit_in_bytes": 112 * MB}
-    assert cgroups.calls[2][1]["memory"] == {"memory.limit_in_bytes": 88 * MB}
+    assert cgroups.calls[1][1]["cpu"] == {"cpu.shares": 1024, "cpu.cfs_quota_us": 48000}
+    assert cgroups.calls[2][1]["cpu"] == {"cpu.shares": 1024, "cpu.cfs_quota_us": 48000}
+    assert cgroups.calls[2][1]["memory"] == {"memory.limit_in_bytes": 112 * MB}
     for server, name in zip(started, ("cpu", "io", "mixed")):
         port = groups[name]["instance"]["ports"]["blue"]
         assert server.port == port
@@ -445,7 +456,7 @@ def test_servers_instance(tmp_path: Path) -> None:
         assert directives(server.text, "WSGIScriptAlias") == [f'/{name} "{tmp_path}/app.wsgi"']
         assert server.groups == {name: groups[name]["processes"] or 1}
         assert server.paths == [f"/{name}"]
-    assert [s.daemons for s in started] == [2, 2, 1, 0]
+    assert [s.daemons for s in started] == [2, 2, 2, 0]
     front = started[-1]
     assert (front.port, front.root, front.groups, front.daemons) == (PORT, tmp_path / "front", {}, 0)
     assert front.paths == ["/cpu", "/io", "/mixed"]
@@ -494,13 +505,18 @@ def test_runs_and_sizes_for() -> None:
     runs = script.runs()
     assert [(r["label"], r["isolation"], r["weights"]) for r in runs] == [
         ("module, joint", "shared", "1:1:1"), ("module, joint", "instance", "1:1:1"),
+        ("module, joint, CPUWeight alone", "instance", "1:1:1"),
         ("module, each alone", "shared", "1:1:1"), ("module, each alone", "instance", "1:1:1"),
         ("openstack 2x1", "shared", "1:1:1"), ("mod_wsgi-express 1x5", "shared", "1:1:1"),
         ("source document 2x64", "shared", "1:1:1"),
-        ("module, joint", "shared", "2:1:1"), ("module, joint", "instance", "2:1:1")]
-    assert script.sizes_for(runs[0], HOST) is None
-    assert script.sizes_for(runs[3], HOST) == co.alone_sizes(list(co.PROJECTS), HOST, "instance")
-    assert script.sizes_for(runs[6], HOST) == {"cpu": (2, 64), "io": (2, 64), "mixed": (2, 64)}
+        ("module, joint", "shared", "2:1:1"), ("module, joint", "instance", "2:1:1"),
+        ("module, joint, CPUWeight alone", "instance", "2:1:1")]
+    by_key = {(r["label"], r["isolation"], r["weights"]): r for r in runs}
+    assert script.sizes_for(by_key[("module, joint", "shared", "1:1:1")], HOST) is None
+    assert script.sizes_for(by_key[("module, each alone", "instance", "1:1:1")], HOST) == co.alone_sizes(
+        list(co.PROJECTS), HOST, "instance")
+    assert script.sizes_for(by_key[("source document 2x64", "shared", "1:1:1")], HOST) == {
+        "cpu": (2, 64), "io": (2, 64), "mixed": (2, 64)}
 
 
 def entry(ratio: float, errors: int = 0, rps: float = 100.0, instance: bool = True, cpu: float = 0.5) -> dict:
@@ -701,38 +717,175 @@ def test_write_markdown_without_leak(tmp_path: Path) -> None:
     assert f"- {line}\n" in text and line.endswith("**PASS**")
 
 
-def test_unit_settings_with_a_quota() -> None:
-    """--quota's trial: cpu.cfs_quota_us over the default 100 ms period, at least 1 ms."""
-    resources = {"cpu_weight": 200, "memory_max_mb": None, "tasks_max": 10}
-    assert co.unit_settings(resources, 1.0)["cpu"] == {"cpu.shares": 2048, "cpu.cfs_quota_us": 100000}
-    assert co.unit_settings(resources, 0.6667)["cpu"]["cpu.cfs_quota_us"] == 66670
-    assert co.unit_settings(resources, 0.001)["cpu"]["cpu.cfs_quota_us"] == 1000
-    assert "cpu.cfs_quota_us" not in co.unit_settings(resources, 0.0)["cpu"]
+# --- CPUQuota: the plan's, written by the harness as systemd does on cgroup v1 ----------------
 
 
-def test_quota_is_the_weight_share_of_the_cpus(tmp_path: Path) -> None:
-    model = joint_plan(tmp_path, "instance", UNEQUAL)
-    groups = {g["name"]: g for g in model["groups"]}
-    # CPUWeight 200, 100, 100 of 400: 2 CPUs x 1/2, 1/4, 1/4, times the factor.
-    assert co.quota_cpus(model, groups["cpu"], 2, 1.0) == 1.0
-    assert co.quota_cpus(model, groups["io"], 2, 1.0) == 0.5
-    assert co.quota_cpus(model, groups["mixed"], 2, 1.2) == pytest.approx(0.6)
-    assert co.quota_cpus(model, groups["cpu"], 2, 0.0) == 0.0
+@pytest.mark.parametrize("percent, quota_us", [(95, 95000), (48, 48000), (64, 64000), (190, 190000), (1, 1000),
+                                               (10, 10000), (1000, 1000000), (5675, 5675000)])
+def test_unit_settings_with_a_quota(percent: int, quota_us: int) -> None:
+    """CPUQuota N% -> cpu.cfs_quota_us N x 1000 over the default 100 ms period (cpu.cfs_period_us)."""
+    resources = {"cpu_weight": 200, "cpu_quota_percent": percent, "memory_max_mb": None, "tasks_max": 10}
+    settings = co.unit_settings(resources)
+    assert settings == {"cpu": {"cpu.shares": 2048, "cpu.cfs_quota_us": quota_us}, "pids": {"pids.max": 10}}
+    assert isinstance(settings["cpu"]["cpu.cfs_quota_us"], int)
+    assert co.QUOTA_PERIOD_US == 100000
 
 
-def test_servers_write_the_quota_of_each_unit(tmp_path: Path) -> None:
-    model = joint_plan(tmp_path, "instance", EQUAL)
+@pytest.mark.parametrize("resources", [{"cpu_quota_percent": None}, {"cpu_quota_percent": 0}, {}])
+def test_unit_settings_without_a_quota(resources: dict) -> None:
+    settings = co.unit_settings(dict(resources, cpu_weight=100, memory_max_mb=112, tasks_max=1))
+    assert settings["cpu"] == {"cpu.shares": 1024}
 
-    class Recorder:
-        def __init__(self) -> None:
-            self.calls: list = []
 
-        def make(self, name: str, settings: dict | None = None) -> list:
-            self.calls.append((name, settings))
-            return []
+def test_the_quota_is_the_plans_alone() -> None:
+    """No quota of the harness's own: unit_settings takes the resources alone, servers() no quota."""
+    assert not hasattr(co, "quota_cpus")
+    assert list(inspect.signature(co.unit_settings).parameters) == ["resources"]
+    assert list(inspect.signature(co.servers).parameters) == ["model", "run_dir", "port", "cgroups"]
+    assert list(inspect.signature(co.plan).parameters)[-1] == "quota_percent"
+    assert inspect.signature(co.plan).parameters["quota_percent"].default is None
 
-    cgroups = Recorder()
-    co.servers(model, tmp_path, PORT, cgroups, (2, 1.0))
-    quotas = {name: settings["cpu"]["cpu.cfs_quota_us"] for name, settings in cgroups.calls if settings}
-    # 2 CPUs x 1/3 each: 0.6667 CPU = 66667 us of every 100000.
-    assert quotas == {f"wsgi/apache2@wsgi-{n}-blue.service": 66667 for n in ("cpu", "io", "mixed")}
+
+@pytest.mark.parametrize(("quota_percent", "quotas"), [
+    (None, {"cpu": 95, "io": 48, "mixed": 48}),  # the role's default 95: 95 x 2 CPUs x 2/4, 1/4 (47.5 -> 48)
+    (95, {"cpu": 95, "io": 48, "mixed": 48}),
+    (110, {"cpu": 110, "io": 55, "mixed": 55}),  # 110 x 2 x 2/4 = 110, 110 x 2 x 1/4 = 55
+    (10, {"cpu": 10, "io": 5, "mixed": 5}),
+    (0, {"cpu": None, "io": None, "mixed": None}),  # CPUWeight alone
+])
+def test_plan_passes_the_quota_percent_to_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     quota_percent, quotas: dict) -> None:
+    seen = []
+    real = co._model.build_model
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("resources"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(co._model, "build_model", spy)
+    model = co.plan(tmp_path, list(co.PROJECTS), UNEQUAL, None, "instance", PORT, BACKEND_BASE, HOST, quota_percent)
+    assert seen == [{"cpu_quota_percent": quota_percent}]
+    resources = {g["name"]: g["instance"]["resources"] for g in model["groups"]}
+    assert {n: r["cpu_quota_percent"] for n, r in resources.items()} == quotas
+    assert {n: r["cpu_weight"] for n, r in resources.items()} == {"cpu": 200, "io": 100, "mixed": 100}
+    for name, quota in quotas.items():
+        (line,) = [line for line in model["explanation"] if line.startswith(f"resources of group {name} ")]
+        if quota is None:
+            assert "; no CPUQuota (wsgi_resource_cpu_quota_percent is 0); " in line
+        else:
+            assert f"; CPUQuota {quota}% = {quota_percent or 95}% x 2 CPUs x weight " in line
+
+
+def test_plan_refuses_a_quota_percent_the_role_refuses(tmp_path: Path) -> None:
+    with pytest.raises(co._model.PlanError, match=r"^wsgi_resource_cpu_quota_percent: must be a whole number from 10"):
+        co.plan(tmp_path, list(co.PROJECTS), EQUAL, None, "instance", PORT, BACKEND_BASE, HOST, 5)
+
+
+def test_plan_shared_has_no_quota_whatever_the_percent(tmp_path: Path) -> None:
+    for quota_percent in (None, 0, 110):
+        model = co.plan(tmp_path, list(co.PROJECTS), EQUAL, None, "shared", PORT, BACKEND_BASE, HOST, quota_percent)
+        assert all("instance" not in g for g in model["groups"])
+        assert not any("CPUQuota" in line for line in model["explanation"])
+
+
+@pytest.mark.parametrize(("quota_percent", "quota_us"), [(None, 64000), (110, 74000), (0, None)])
+def test_servers_write_the_quota_of_each_unit(tmp_path: Path, quota_percent, quota_us) -> None:
+    model = co.plan(tmp_path, list(co.PROJECTS), EQUAL, None, "instance", PORT, BACKEND_BASE, HOST, quota_percent)
+    cgroups = FakeCgroups()
+    co.servers(model, tmp_path, PORT, cgroups)
+    quotas = {name: settings["cpu"].get("cpu.cfs_quota_us") for name, settings in cgroups.calls if settings}
+    # 2 CPUs x 1/3 each: 95% -> 63.33 -> 64% = 64 ms of every 100; 110% -> 73.33 -> 74%; 0: none.
+    assert quotas == {f"wsgi/apache2@wsgi-{n}-blue.service": quota_us for n in ("cpu", "io", "mixed")}
+    assert ("system", None) in cgroups.calls  # the front: no settings of its own
+
+
+class Planned(Exception):
+    """Raised by the spy of co.plan: one_run stops before it starts anything."""
+
+
+@pytest.mark.parametrize("quota_percent", [None, 0, 110])
+def test_one_run_plans_with_the_runs_quota_else_the_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            quota_percent) -> None:
+    seen = {}
+
+    def spy(run_dir, projects, weights, sizes, isolation, port, backend_base, host, quota=None):
+        seen[len(seen)] = (isolation, weights["cpu"], quota)
+        raise Planned
+
+    monkeypatch.setattr(co, "plan", spy)
+    args = argparse.Namespace(quota_percent=quota_percent)
+    for run in script.runs():
+        with pytest.raises(Planned):
+            script.one_run(run, 0, tmp_path, HOST, 100, FakeCgroups(), args)
+    by_run = [(r["label"], r["isolation"], r["weights"]) for r in script.runs()]
+    quotas = {key: seen[i][2] for i, key in enumerate(by_run)}
+    # The runs of CPUWeight alone have no quota (0) whatever --quota-percent says; the others take it.
+    for key, quota in quotas.items():
+        assert quota == (0 if key[0] == script.WEIGHTS_ONLY else quota_percent), key
+    assert [seen[i][:2] for i, key in enumerate(by_run) if key[0] == script.WEIGHTS_ONLY] == [
+        ("instance", 1.0), ("instance", 2.0)]
+
+
+def test_the_weights_only_runs_are_rows_of_their_own() -> None:
+    rows = script.summarize([result("instance", GOOD), result("instance", GOOD, label=script.WEIGHTS_ONLY),
+                             result("instance", GOOD, label=script.WEIGHTS_ONLY, weights="2:1:1")])
+    assert [(r["label"], r["weights"]) for r in rows] == [
+        ("module, joint", "1:1:1"), ("module, joint, CPUWeight alone", "1:1:1"),
+        ("module, joint, CPUWeight alone", "2:1:1")]
+    assert [line.split(": worst")[0] for line in verdict(rows)] == [
+        "module, joint, instance, 1:1:1", "module, joint, CPUWeight alone, instance, 1:1:1",
+        "module, joint, CPUWeight alone, instance, 2:1:1"]
+
+
+class Parsed(Exception):
+    """Raised once main() has parsed its options: nothing after that runs."""
+
+
+_PARSE_ARGS = argparse.ArgumentParser.parse_args
+
+
+def options(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> argparse.Namespace:
+    """bench/colocate.py's options for ``argv``, main() stopped right after parsing them."""
+    got = []
+
+    def parse(self, args=None, namespace=None):
+        got.append(_PARSE_ARGS(self, args, namespace))
+        raise Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse)
+    monkeypatch.setattr(script.sys, "argv", ["colocate.py", *argv])
+    with pytest.raises(Parsed):
+        script.main()
+    (namespace,) = got
+    return namespace
+
+
+def test_the_quota_percent_option(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    assert options(monkeypatch, []).quota_percent is None
+    assert not hasattr(options(monkeypatch, []), "quota")
+    parsed = options(monkeypatch, ["--quota-percent", "110"]).quota_percent
+    assert parsed == 110 and isinstance(parsed, int)
+    assert options(monkeypatch, ["--quota-percent", "0"]).quota_percent == 0
+    for bad in ("1.5", "x"):
+        with pytest.raises(SystemExit) as exited:
+            options(monkeypatch, ["--quota-percent", bad])
+        assert exited.value.code == 2
+        assert "--quota-percent: invalid int value" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("quota_percent", "sentence"), [
+    (None, " In isolation instance each unit has the plan's CPUQuota (the role's default, 95 % of its weight's share"
+           " of the CPUs), except the runs \"module, joint, CPUWeight alone\", which have CPUWeight and no CPUQuota;"
+           " the near-empty app has none."),
+    (110, " In isolation instance each unit has the plan's CPUQuota at `--quota-percent 110`, except the runs"
+          " \"module, joint, CPUWeight alone\", which have CPUWeight and no CPUQuota; the near-empty app has none."),
+    (0, " In isolation instance no unit has a CPUQuota (`--quota-percent 0`): CPUWeight alone."),
+])
+def test_write_markdown_says_which_quota(tmp_path: Path, quota_percent, sentence: str) -> None:
+    data = report(script.summarize([result("instance", GOOD)]), None)
+    data["args"]["quota_percent"] = quota_percent
+    path = tmp_path / "colocate.md"
+    script.write_markdown(data, path)
+    (line,) = [line for line in path.read_text(encoding="utf-8").splitlines() if "CPUQuota" in line]
+    assert line.endswith(sentence)
+    assert "--quota " not in line and "does not write" not in line

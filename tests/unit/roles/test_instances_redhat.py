@@ -235,6 +235,7 @@ def run_context(os_family: str) -> dict[str, Any]:
         __wsgi_state_after={"groups": {}}, __wsgi_host_facts={"instances": None},
         __wsgi_new_answers={"answers": [], "failing": [], "unanswered": []},
         __wsgi_restarted={"results": []},
+        __wsgi_quota_written={"changed": True}, __wsgi_quota_removed={"changed": False},
         # What the apache role sets for the roles after it.
         apache_include_dir={"Debian": "/etc/apache2", "RedHat": "/etc/httpd"}[os_family] + "/modwsgi-fleet",
         wsgi_conf_file="wsgi.conf",
@@ -326,6 +327,13 @@ def test_instances_read_stop_and_show_rhels_units_and_files() -> None:
         "httpd@wsgi-keystone-blue.service", "httpd@wsgi-portal-green.service"]
     assert [c["args"]["name"] for c in calls["Stop the new instances that do not answer"]] == [
         "httpd@wsgi-legacy-blue.service"]
+    # MODEL knows no CPUs: no quota, each live instance's quota drop-in removed.
+    assert calls["Write the CPU quota of each live instance"] == []
+    quotas = [c["args"]["path"] for c in calls["Remove the CPU quota of each live instance that has none"]]
+    assert quotas == ["/etc/systemd/system/httpd@wsgi-keystone-blue.service.d/modwsgi-fleet-cpu-quota.conf",
+                      "/etc/systemd/system/httpd@wsgi-portal-green.service.d/modwsgi-fleet-cpu-quota.conf"]
+    (reload,) = calls["Apply the new CPU quotas to the running instances"]
+    assert reload["args"] == {"daemon_reload": True} and reload["when"] is True
     (proxy,) = calls["Enable the proxy modules of the main Apache"]
     assert (TASKS / proxy["args"]).is_file() and proxy["args"] == "proxy_RedHat.yml"
     (report,) = calls["Report the groups whose new instance was not switched in"]
@@ -418,3 +426,27 @@ def test_instance_isolation_is_refused_only_where_the_family_has_no_layout(
     message = template_value(check["ansible.builtin.assert"]["fail_msg"], variables)
     assert message.startswith("wsgi_isolation: instance ") and "wsgi_isolation: shared" in message
     assert "Suse" in message or allowed
+
+
+@pytest.mark.parametrize("resources, cpus, written", [
+    ({"enabled": False}, None, []),  # no resource control: resources is null
+    ({"cpu_quota_percent": 0}, 2, []),  # no quota
+    ({}, 2, ["wsgi-keystone-blue", "wsgi-portal-green"]),  # the default quota, the host's CPUs known
+])
+def test_each_live_instance_gets_or_loses_its_cpu_quota(resources: dict, cpus: Optional[int],
+                                                       written: list[str]) -> None:
+    """The quota tasks template for any resource setting, resources null included."""
+    facts = dict(FACTS, **({"cpus": cpus, "memory_mb": 8192} if cpus else {}))
+    model = build_model(PROJECTS, isolation="instance", facts=facts, resources=resources)
+    groups = model["groups"]
+    context = dict(run_context("Debian"), __wsgi_plan=model, __wsgi_instance_groups=groups)
+    tasks = {t["name"]: t for t in yaml.safe_load((TASKS / "instances.yml").read_text(encoding="utf-8"))}
+    write = template_value(tasks["Write the CPU quota of each live instance"]["loop"], context)
+    remove = template_value(tasks["Remove the CPU quota of each live instance that has none"]["loop"], context)
+    assert [g["instance"]["names"][g["instance"]["live"]] for g in write] == written
+    assert sorted(g["name"] for g in write + remove) == ["keystone", "portal"]
+    for group in write:
+        text = render("instance_cpu_quota.conf.j2", dict(family_vars("Debian"), __wsgi_group=group,
+                                                         __wsgi_color=group["instance"]["live"]))
+        assert text.startswith("#") and "\n[Service]\nCPUQuota=%d%%\n" % group["instance"]["resources"][
+            "cpu_quota_percent"] in text, text

@@ -526,35 +526,43 @@ def sized_rps(result: dict[str, Any], name: str) -> float:
 
 def test_each_instance_gets_the_resources_of_its_groups_sizing() -> None:
     result = model(RESOURCE_PROJECTS, FACTS, isolation="instance", front_end=dict(APACHE))
-    # Sized with 0.7 ms of overhead (isolation instance) on 2 CPUs, weights 2 and 0.5 (total 2.5):
-    # glance: share 1.6 CPUs, 1600 / 10.7 = 149.53 rps, busy 7.48, x1.5 -> 12; threads ceil(50/10) = 5;
-    #   processes min(cap 2 CPUs / 1 CPU, max(ceil(12/5) = 3, ceil(1.6 x 1.5) = 3)) = 2; capacity 10.
-    # nova: share 0.4 CPUs, 400 / 10.7 = 37.38 rps, busy 1.87, x1.5 -> 3; 5 threads, 1 process (none written).
+    # Sized with 0.7 ms of overhead (isolation instance) on 2 CPUs, weights 2 and 0.5 (total 2.5); a request
+    # keeps its thread for wait + cpu x 2.5 / weight (its CPU at its share of each CPU when all are busy):
+    # glance: share 1.6 CPUs, 1600 / 10.7 = 149.53 rps x (40 + 10 x 2.5/2 = 52.5 ms) = 7.85 busy, x1.5 -> 12;
+    #   threads ceil(50/10) = 5; processes min(cap 2 CPUs / 1 CPU, max(ceil(12/5) = 3, ceil(1.5 x 1.5) = 3)) = 2;
+    #   capacity 10.
+    # nova: share 0.4 CPUs, 400 / 10.7 = 37.38 rps x (40 + 10 x 2.5/0.5 = 90 ms) = 3.36 busy, x1.5 = 5.05 -> 6;
+    #   5 threads; processes max(ceil(6/5) = 2, ceil(0.37 x 1.5) = 1) = 2, cap 2; capacity 10.
     # web: unsized, 15 threads, 1 process.
     numbers = {g["name"]: (g["processes"], g["threads"], g["capacity"]) for g in result["groups"]}
-    assert numbers == {"glance": (2, 5, 10), "nova": (None, 5, 5), "web": (None, 15, 15)}
+    assert numbers == {"glance": (2, 5, 10), "nova": (2, 5, 10), "web": (None, 15, 15)}
     # Each instance's event MPM: capacity + 25 threads of headroom, 2 children of 25, ServerLimit 4.
     assert all(g["instance"]["mpm"]["server_limit"] == 4 for g in result["groups"])
     got = resources_of(result)
     # glance: CPUWeight 100 x 2 = 200; 2 x 100 MB = 200 MB: MemoryHigh 250 + 64 = 314, MemoryMax 300 + 64 = 364;
     #   TasksMax 2 x (2 x (5 + 3) + 4 x (25 + 2) + 3) = 2 x 127 = 254.
-    # nova: CPUWeight 100 x 0.5 = 50; 1 x 160 MB: MemoryHigh 200 + 64 = 264, MemoryMax 240 + 64 = 304;
-    #   TasksMax 2 x (1 x (5 + 3) + 4 x 27 + 3) = 2 x 119 = 238.
+    # nova: CPUWeight 100 x 0.5 = 50; 2 x 160 MB = 320 MB: MemoryHigh 400 + 64 = 464, MemoryMax 480 + 64 = 544;
+    #   TasksMax 2 x (2 x (5 + 3) + 4 x 27 + 3) = 2 x 127 = 254.
     # web, no sizing: CPUWeight 100 (weight 1), no memory limit; TasksMax 2 x (1 x (15 + 3) + 4 x 27 + 3) = 258.
-    figures = {name: (r["slice"], r["cpu_weight"], r["memory_high_mb"], r["memory_max_mb"], r["tasks_max"])
-               for name, r in got.items()}
-    assert figures == {"glance": ("wsgi.slice", 200, 314, 364, 254), "nova": ("wsgi.slice", 50, 264, 304, 238),
-                       "web": ("wsgi.slice", 100, None, None, 258)}
+    # CPUQuota: 95% x 2 CPUs x weight / 3.5, the weights of all three groups (web's 1 too):
+    #   glance 380 / 3.5 = 108.57 -> 109, nova 95 / 3.5 = 27.14 -> 28, web 190 / 3.5 = 54.29 -> 55.
+    figures = {name: (r["slice"], r["cpu_weight"], r["cpu_quota_percent"], r["memory_high_mb"], r["memory_max_mb"],
+                      r["tasks_max"]) for name, r in got.items()}
+    assert figures == {"glance": ("wsgi.slice", 200, 109, 314, 364, 254),
+                       "nova": ("wsgi.slice", 50, 28, 464, 544, 254),
+                       "web": ("wsgi.slice", 100, 55, None, None, 258)}
     lines = result["explanation"]
     assert [line.split(":")[0].split(" (")[0] for line in lines] == [
         "host", "glance", "nova", "memory", "resources of group glance", "resources of group nova",
         "resources of group web", "front end"]
     assert lines[4:7] == [got[name]["explanation"] for name in ("glance", "nova", "web")]
     assert lines[4] == ("resources of group glance (wsgi.slice): CPUWeight 200 = 100 x weight 2;"
+                        " CPUQuota 109% = 95% x 2 CPUs x weight 2 / 3.5 of the host's groups;"
                         " MemoryHigh 314M = 2 x 100 MB x 125% + 64 MB of Apache;"
                         " MemoryMax 364M = 2 x 100 MB x 150% + 64 MB of Apache;"
                         " TasksMax 254 = 2 x (2 x (5 + 3) + 4 x (25 + 2) + 3)")
     assert lines[6] == ("resources of group web (wsgi.slice): CPUWeight 100 = 100 x weight 1;"
+                        " CPUQuota 55% = 95% x 2 CPUs x weight 1 / 3.5 of the host's groups;"
                         " no memory limit (no sizing.rss_mb); TasksMax 258 = 2 x (1 x (15 + 3) + 4 x (25 + 2) + 3)")
     assert lines[-1] == result["front_end"]["explanation"]
     json.dumps(result)
@@ -588,12 +596,16 @@ def test_a_shared_group_takes_the_resources_of_the_metadata_it_is_sized_by() -> 
 
 
 def test_the_resource_settings_reach_every_group() -> None:
-    settings = {"memory_high_percent": 110, "memory_max_percent": 200, "instance_mb": 0, "slice": "apps-wsgi.slice"}
+    settings = {"cpu_quota_percent": 50, "memory_high_percent": 110, "memory_max_percent": 200, "instance_mb": 0,
+                "slice": "apps-wsgi.slice"}
     got = resources_of(model(RESOURCE_PROJECTS, FACTS, isolation="instance", resources=settings))
-    # glance 2 x 100 MB: 220 and 400; nova 1 x 160 MB: 176 and 320; no Apache MB on top.
-    assert {name: (r["slice"], r["memory_high_mb"], r["memory_max_mb"]) for name, r in got.items()} == {
-        "glance": ("apps-wsgi.slice", 220, 400), "nova": ("apps-wsgi.slice", 176, 320),
-        "web": ("apps-wsgi.slice", None, None)}
+    # glance 2 x 100 MB: 220 and 400; nova 2 x 160 MB: 352 and 640; no Apache MB on top.
+    # CPUQuota 50% x 2 CPUs x weight / 3.5: glance 200 / 3.5 = 57.14 -> 58, nova 50 / 3.5 = 14.29 -> 15,
+    # web 100 / 3.5 = 28.57 -> 29.
+    assert {name: (r["slice"], r["cpu_quota_percent"], r["memory_high_mb"], r["memory_max_mb"])
+            for name, r in got.items()} == {
+        "glance": ("apps-wsgi.slice", 58, 220, 400), "nova": ("apps-wsgi.slice", 15, 352, 640),
+        "web": ("apps-wsgi.slice", 29, None, None)}
 
 
 def test_shared_isolation_has_no_resources() -> None:
@@ -628,6 +640,114 @@ def test_resource_control_can_be_turned_off() -> None:
 )
 def test_a_bad_resource_setting_is_refused_naming_the_role_variable(resources: dict[str, Any], message: str) -> None:
     assert refused(RESOURCE_PROJECTS, FACTS, isolation="instance", resources=resources) == message
+
+
+QUOTA_PROJECTS = RESOURCE_PROJECTS + [project("keystone", sizing=META)]
+
+
+def quotas_of(result: dict[str, Any]) -> dict[str, Any]:
+    return {name: r["cpu_quota_percent"] for name, r in resources_of(result).items()}
+
+
+def quota_part(result: dict[str, Any], name: str) -> str:
+    """The part of group ``name``'s resources line right after its CPUWeight."""
+    (line,) = [line for line in result["explanation"] if line.startswith("resources of group %s " % name)]
+    return line.split("; ")[1]
+
+
+def test_each_groups_quota_follows_the_weights_of_all_the_hosts_groups() -> None:
+    """Sized or not, with a weight or not (1): every group's weight counts in every group's quota."""
+    result = model(QUOTA_PROJECTS, dict(FACTS, cpus=4), isolation="instance", front_end=dict(APACHE))
+    # Weights: glance 2, nova 0.5, keystone 1 (sizing without a weight), web 1 (no sizing): 4.5 together.
+    # 95% x 4 CPUs = 380: glance 380 x 2 / 4.5 = 168.89 -> 169, nova 380 x 0.5 / 4.5 = 42.22 -> 43,
+    # keystone and web 380 / 4.5 = 84.44 -> 85; 382 together, within 380 + 4 groups.
+    assert quotas_of(result) == {"glance": 169, "keystone": 85, "nova": 43, "web": 85}
+    assert quota_part(result, "glance") == "CPUQuota 169% = 95% x 4 CPUs x weight 2 / 4.5 of the host's groups"
+    assert quota_part(result, "nova") == "CPUQuota 43% = 95% x 4 CPUs x weight 0.5 / 4.5 of the host's groups"
+    assert quota_part(result, "keystone") == "CPUQuota 85% = 95% x 4 CPUs x weight 1 / 4.5 of the host's groups"
+    assert quota_part(result, "web") == "CPUQuota 85% = 95% x 4 CPUs x weight 1 / 4.5 of the host's groups"
+    # The CPUWeight is still the group's own weight alone.
+    assert {name: r["cpu_weight"] for name, r in resources_of(result).items()} == {
+        "glance": 200, "keystone": 100, "nova": 50, "web": 100}
+    json.dumps(result)
+
+
+def test_a_group_alone_gets_the_percent_of_every_cpu() -> None:
+    result = model(shared(dict(META, rss_mb=50, weight=3)), FACTS, isolation="instance")
+    # portal alone: 95% x 2 CPUs x 3 / 3 = 190.
+    assert quotas_of(result) == {"portal": 190}
+    assert quota_part(result, "portal") == "CPUQuota 190% = 95% x 2 CPUs x weight 3 / 3 of the host's groups"
+
+
+@pytest.mark.parametrize(("percent", "expected"), [(10, {"glance": 12, "nova": 3, "web": 6}),
+                                                   (100, {"glance": 115, "nova": 29, "web": 58}),
+                                                   (1000, {"glance": 1143, "nova": 286, "web": 572})])
+def test_the_quota_percent_reaches_every_group(percent: int, expected: dict[str, int]) -> None:
+    result = model(RESOURCE_PROJECTS, FACTS, isolation="instance", resources={"cpu_quota_percent": percent})
+    # percent x 2 CPUs x weight / 3.5: 10 -> 11.43, 2.86, 5.71; 100 -> 114.29, 28.57, 57.14;
+    # 1000 -> 1142.86, 285.71, 571.43; each rounded up.
+    assert quotas_of(result) == expected
+
+
+@pytest.mark.parametrize("facts", [FACTS, None], ids=["host facts", "no host facts"])
+def test_no_quota_with_a_quota_percent_of_0(facts: Optional[dict[str, Any]]) -> None:
+    result = model(RESOURCE_PROJECTS, facts, isolation="instance", resources={"cpu_quota_percent": 0})
+    assert quotas_of(result) == {"glance": None, "nova": None, "web": None}
+    for name in ("glance", "nova", "web"):
+        assert quota_part(result, name) == "no CPUQuota (wsgi_resource_cpu_quota_percent is 0)"
+    # The rest of the resources as with a quota.
+    weights = {name: r["cpu_weight"] for name, r in resources_of(result).items()}
+    assert weights == {"glance": 200, "nova": 50, "web": 100}
+
+
+@pytest.mark.parametrize("resources", [None, {"cpu_quota_percent": 110}])
+def test_no_quota_without_host_facts(resources: Optional[dict[str, Any]]) -> None:
+    """The host's CPUs unknown: no quota, and the explanation says why."""
+    for facts in (None, {}, {"mod_wsgi_version": "4.9.4"}):
+        result = model(QUOTA_PROJECTS, facts, isolation="instance", resources=resources)
+        assert quotas_of(result) == {"glance": None, "keystone": None, "nova": None, "web": None}
+        for name in ("glance", "keystone", "nova", "web"):
+            assert quota_part(result, name) == "no CPUQuota (the host's CPUs are not known)"
+
+
+@pytest.mark.parametrize("resources", [None, {"cpu_quota_percent": 110}, {"cpu_quota_percent": 0}])
+def test_shared_isolation_has_no_quota(resources: Optional[dict[str, Any]]) -> None:
+    result = model(QUOTA_PROJECTS, FACTS, resources=resources)
+    assert result["isolation"] == "shared"
+    assert all("instance" not in g for g in result["groups"])
+    assert not any("CPUQuota" in line for line in result["explanation"])
+
+
+def test_no_quota_with_resource_control_off() -> None:
+    result = model(QUOTA_PROJECTS, FACTS, isolation="instance", resources={"enabled": False, "cpu_quota_percent": 50})
+    assert resources_of(result) == {"glance": None, "keystone": None, "nova": None, "web": None}
+    assert not any("CPUQuota" in line for line in result["explanation"])
+
+
+@pytest.mark.parametrize("facts", [FACTS, None], ids=["host facts", "no host facts"])
+@pytest.mark.parametrize("value", [9, 1001, True, 1.5, "95"])
+def test_a_bad_quota_percent_is_refused_naming_the_role_variable(value: Any, facts: Optional[dict[str, Any]]) -> None:
+    message = refused(RESOURCE_PROJECTS, facts, isolation="instance", resources={"cpu_quota_percent": value})
+    assert message == ("wsgi_resource_cpu_quota_percent: must be a whole number from 10 to 1000 (or 0: no quota),"
+                       " got %r" % (value,))
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.one_of(st.none(), st.sampled_from([0.5, 1, 2, 3]), st.floats(0.1, 10)), min_size=1, max_size=5),
+       st.integers(1, 32), st.sampled_from([10, 95, 100, 250]))
+def test_the_quotas_of_a_host_add_up_to_its_percent_of_the_cpus(weights: list[Optional[float]], cpus: int,
+                                                                percent: int) -> None:
+    projects = [project("p%d" % i, port=8000 + i,
+                        sizing=dict(META, rss_mb=10, **({} if weight is None else {"weight": weight})))
+                for i, weight in enumerate(weights)]
+    result = model(projects, dict(FACTS, cpus=cpus, memory_mb=65536), isolation="instance",
+                   resources={"cpu_quota_percent": percent})
+    quotas = quotas_of(result)
+    assert sum(quotas.values()) <= percent * cpus + len(weights)
+    given_weights = [1 if weight is None else weight for weight in weights]
+    for i, weight in enumerate(given_weights):
+        share = percent * cpus * weight / sum(given_weights)
+        assert share - 1e-6 <= quotas["p%d" % i] < share + 1 + 1e-6
 
 
 def test_the_overhead_per_request_defaults_to_the_isolations() -> None:

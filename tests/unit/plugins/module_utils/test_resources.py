@@ -4,23 +4,29 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.modwsgi.fleet.plugins.module_utils._resources import (
+    CPU_QUOTA_RANGE,
     DEFAULTS,
     SETTING_NAMES,
     ResourceError,
     ResourceSettings,
     check_settings,
+    cpu_quota,
     cpu_weight,
     group_resources,
     instance_tasks,
 )
 
-DEFAULT_SETTINGS = ResourceSettings(enabled=True, memory_high_percent=125, memory_max_percent=150, instance_mb=64,
-                                    slice="wsgi.slice")
+DEFAULT_SETTINGS = ResourceSettings(enabled=True, cpu_quota_percent=95, memory_high_percent=125,
+                                    memory_max_percent=150, instance_mb=64, slice="wsgi.slice")
+PROPERTY = settings(deadline=None, max_examples=200)
 MPM = {"server_limit": 4, "threads_per_child": 25, "max_request_workers": 50}
 
 
@@ -37,11 +43,13 @@ def refused(raw: Any) -> str:
 
 def test_the_role_variables_are_named_after_the_settings() -> None:
     assert SETTING_NAMES == {"enabled": "wsgi_resource_enabled",
+                             "cpu_quota_percent": "wsgi_resource_cpu_quota_percent",
                              "memory_high_percent": "wsgi_resource_memory_high_percent",
                              "memory_max_percent": "wsgi_resource_memory_max_percent",
                              "instance_mb": "wsgi_resource_instance_mb", "slice": "wsgi_resource_slice"}
-    assert DEFAULTS == {"enabled": True, "memory_high_percent": 125, "memory_max_percent": 150, "instance_mb": 64,
-                        "slice": "wsgi.slice"}
+    assert DEFAULTS == {"enabled": True, "cpu_quota_percent": 95, "memory_high_percent": 125,
+                        "memory_max_percent": 150, "instance_mb": 64, "slice": "wsgi.slice"}
+    assert CPU_QUOTA_RANGE == (10, 1000)
 
 
 @pytest.mark.parametrize("raw", [None, {}, {key: None for key in DEFAULTS}, dict(DEFAULTS)])
@@ -50,13 +58,13 @@ def test_defaults_fill_what_is_not_given(raw: Any) -> None:
 
 
 def test_given_settings_are_kept() -> None:
-    raw = {"enabled": False, "memory_high_percent": 100, "memory_max_percent": 1000, "instance_mb": 0,
-           "slice": "apps-wsgi.slice"}
-    assert check_settings(raw) == ResourceSettings(enabled=False, memory_high_percent=100, memory_max_percent=1000,
-                                                   instance_mb=0, slice="apps-wsgi.slice")
-    # Some given, the others their defaults; the input is not changed.
+    raw = {"enabled": False, "cpu_quota_percent": 0, "memory_high_percent": 100, "memory_max_percent": 1000,
+           "instance_mb": 0, "slice": "apps-wsgi.slice"}
+    assert check_settings(raw) == ResourceSettings(enabled=False, cpu_quota_percent=0, memory_high_percent=100,
+                                                   memory_max_percent=1000, instance_mb=0, slice="apps-wsgi.slice")
+    # Some given, the others their defaults; the input is not changed. cpu_quota_percent is the second field.
     some = {"memory_high_percent": 150, "slice": None}
-    assert check_settings(some) == ResourceSettings(True, 150, 150, 64, "wsgi.slice")
+    assert check_settings(some) == ResourceSettings(True, 95, 150, 150, 64, "wsgi.slice")
     assert some == {"memory_high_percent": 150, "slice": None}
 
 
@@ -66,8 +74,8 @@ def test_memory_max_equal_to_memory_high_is_fine() -> None:
 
 def test_an_unknown_setting_is_refused_listing_the_known_ones() -> None:
     assert refused({"cpu_quota": 50, "zzz": 1}) == (
-        "resources: unknown setting 'cpu_quota'; known: enabled, instance_mb, memory_high_percent, "
-        "memory_max_percent, slice")
+        "resources: unknown setting 'cpu_quota'; known: cpu_quota_percent, enabled, instance_mb, "
+        "memory_high_percent, memory_max_percent, slice")
 
 
 @pytest.mark.parametrize("value", ["yes", "true", "False", 1, 0, 1.0, [True]])
@@ -144,6 +152,36 @@ def test_the_first_error_in_a_fixed_order_is_named() -> None:
                         slice="a.slice")).startswith("wsgi_resource_instance_mb: ")
 
 
+# --- cpu_quota_percent ------------------------------------------------------------------------
+
+QUOTA_RULE = "wsgi_resource_cpu_quota_percent: must be a whole number from 10 to 1000 (or 0: no quota), got %r"
+
+
+@pytest.mark.parametrize("value", [0, 10, 11, 95, 100, 999, 1000])
+def test_the_cpu_quota_percent_is_0_or_from_10_to_1000(value: int) -> None:
+    got = check_settings({"cpu_quota_percent": value})
+    assert got.cpu_quota_percent == value and type(got.cpu_quota_percent) is int
+    assert got == ResourceSettings(True, value, 125, 150, 64, "wsgi.slice")
+
+
+def test_the_cpu_quota_percent_not_given_is_95() -> None:
+    for raw in (None, {}, {"cpu_quota_percent": None}):
+        assert check_settings(raw).cpu_quota_percent == 95
+
+
+@pytest.mark.parametrize("value", [9, 1, -1, -95, 1001, 10000, True, False, 1.5, 95.0, 0.0, "95", "0", [95], {}])
+def test_a_bad_cpu_quota_percent_is_refused_naming_the_role_variable(value: Any) -> None:
+    """Below 10 (but 0), above 1000, booleans (False is not 0), floats (0.0 too) and text."""
+    assert refused({"cpu_quota_percent": value}) == QUOTA_RULE % (value,)
+
+
+def test_the_cpu_quota_percent_is_checked_after_enabled_and_before_the_memory_percents() -> None:
+    bad = {"enabled": "x", "cpu_quota_percent": 5, "memory_high_percent": 1}
+    assert refused(bad).startswith("wsgi_resource_enabled: ")
+    assert refused(dict(bad, enabled=True)) == QUOTA_RULE % 5
+    assert refused(dict(bad, enabled=True, cpu_quota_percent=0)).startswith("wsgi_resource_memory_high_percent: ")
+
+
 # --- CPUWeight and tasks --------------------------------------------------------------------
 
 
@@ -193,16 +231,18 @@ def test_instance_tasks_count_every_process_and_thread(processes: int, threads: 
 def test_a_group_with_rss_gets_memory_limits_from_its_processes() -> None:
     mpm = {"server_limit": 6, "threads_per_child": 25, "max_request_workers": 75}
     got = group_resources("glance", 3, 4, 120, 2, mpm, DEFAULT_SETTINGS)
-    # CPUWeight 100 x 2 = 200.
+    # CPUWeight 100 x 2 = 200. No CPUs given: no CPUQuota.
     # 3 processes x 120 MB = 360 MB: MemoryHigh 360 x 125% = 450 + 64 = 514 MB, MemoryMax 360 x 150% = 540 + 64 = 604.
     # TasksMax 2 x (3 x (4 + 3) + 6 x (25 + 2) + 3) = 2 x (21 + 162 + 3) = 2 x 186 = 372.
     assert got == {
         "slice": "wsgi.slice",
         "cpu_weight": 200,
+        "cpu_quota_percent": None,
         "memory_high_mb": 514,
         "memory_max_mb": 604,
         "tasks_max": 372,
         "explanation": "resources of group glance (wsgi.slice): CPUWeight 200 = 100 x weight 2;"
+                       " no CPUQuota (the host's CPUs are not known);"
                        " MemoryHigh 514M = 3 x 120 MB x 125% + 64 MB of Apache;"
                        " MemoryMax 604M = 3 x 120 MB x 150% + 64 MB of Apache;"
                        " TasksMax 372 = 2 x (3 x (4 + 3) + 6 x (25 + 2) + 3)",
@@ -210,8 +250,8 @@ def test_a_group_with_rss_gets_memory_limits_from_its_processes() -> None:
 
 
 def test_memory_limits_are_rounded_up_to_whole_megabytes() -> None:
-    settings = ResourceSettings(enabled=True, memory_high_percent=110, memory_max_percent=333, instance_mb=0,
-                                slice="apps-wsgi.slice")
+    settings = ResourceSettings(enabled=True, cpu_quota_percent=95, memory_high_percent=110, memory_max_percent=333,
+                                instance_mb=0, slice="apps-wsgi.slice")
     got = group_resources("nova", 1, 1, 101, 0.5, MPM, settings)
     # 1 x 101 MB: MemoryHigh 101 x 110% = 111.1 -> 112 MB, MemoryMax 101 x 333% = 336.33 -> 337 MB; no Apache MB.
     # CPUWeight 100 x 0.5 = 50; TasksMax 2 x (1 x (1 + 3) + 4 x (25 + 2) + 3) = 2 x 115 = 230.
@@ -219,6 +259,7 @@ def test_memory_limits_are_rounded_up_to_whole_megabytes() -> None:
     assert got["slice"] == "apps-wsgi.slice"
     assert got["explanation"] == (
         "resources of group nova (apps-wsgi.slice): CPUWeight 50 = 100 x weight 0.5;"
+        " no CPUQuota (the host's CPUs are not known);"
         " MemoryHigh 112M = 1 x 101 MB x 110% + 0 MB of Apache; MemoryMax 337M = 1 x 101 MB x 333% + 0 MB of Apache;"
         " TasksMax 230 = 2 x (1 x (1 + 3) + 4 x (25 + 2) + 3)")
 
@@ -229,11 +270,13 @@ def test_a_group_without_rss_gets_no_memory_limit() -> None:
     assert got == {
         "slice": "wsgi.slice",
         "cpu_weight": 100,
+        "cpu_quota_percent": None,
         "memory_high_mb": None,
         "memory_max_mb": None,
         "tasks_max": 266,
         "explanation": "resources of group web (wsgi.slice): CPUWeight 100 = 100 x weight 1;"
-                       " no memory limit (no sizing.rss_mb); TasksMax 266 = 2 x (2 x (8 + 3) + 4 x (25 + 2) + 3)",
+                       " no CPUQuota (the host's CPUs are not known); no memory limit (no sizing.rss_mb);"
+                       " TasksMax 266 = 2 x (2 x (8 + 3) + 4 x (25 + 2) + 3)",
     }
 
 
@@ -261,3 +304,119 @@ def test_the_explanation_holds_every_value(rss_mb: Any, processes: int, threads:
         most = "MemoryMax %sM = %s x %s MB x 175%% + 48 MB of Apache" % (got["memory_max_mb"], processes, rss_mb)
         assert high in text and most in text
         assert "no memory limit" not in text
+
+
+# --- CPUQuota ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("percent", "cpus", "weight", "total_weight", "expected"),
+    [
+        (95, 2, 1, 3, 64),  # 95 x 2 x 1/3 = 63.33 -> 64
+        (95, 2, 2, 4, 95),  # 95 x 2 x 2/4 = 95 exactly
+        (95, 2, 2, 3, 127),  # 95 x 2 x 2/3 = 126.67 -> 127
+        (100, 2, 1, 2, 100),  # exactly 100: not rounded up to 101
+        (100, 3, 1, 3, 100),
+        (95, 2, 1, 1, 190),  # alone: 95% of each of its 2 CPUs
+        (95, 2, 2.0, 3.5, 109),  # 380 / 3.5 = 108.57 -> 109
+        (95, 2, 0.5, 3.5, 28),  # 95 / 3.5 = 27.14 -> 28
+        (95, 4, 2, 4.5, 169),  # 760 / 4.5 = 168.89 -> 169
+        # 0.3 of 0.3 + 0.6 is 1/3 of 95 x 3 = 95, but in floats 95.00000000000001: rounded at 9 decimals, 95.
+        (95, 3, 0.3, 0.3 + 0.6, 95),
+        (100, 2, 0.1, 0.7 + 0.1, 25),  # 25.000000000000004 in floats: 25
+        (10, 1, 1, 1000, 1),  # 0.01 -> 1
+        (10, 1, 1e-9, 1000, 1),  # 1e-11: 0 at 9 decimals, raised to the least, 1
+        (1000, 64, 1, 1, 64000),
+        (10, 1, 1, 1, 10),
+    ],
+)
+def test_cpu_quota_is_the_percent_of_the_weight_share_of_the_cpus_rounded_up(
+        percent: int, cpus: int, weight: float, total_weight: float, expected: int) -> None:
+    got = cpu_quota(percent, cpus, weight, total_weight)
+    assert got == expected and isinstance(got, int)
+
+
+WEIGHTS = st.one_of(st.integers(1, 100).map(float), st.floats(0.01, 100), st.sampled_from([0.1, 0.2, 0.3, 0.5, 0.7]))
+
+
+@PROPERTY
+@given(st.lists(WEIGHTS, min_size=1, max_size=12), st.integers(*CPU_QUOTA_RANGE), st.integers(1, 256))
+def test_the_quotas_of_all_groups_add_up_to_the_percent_of_the_cpus_give_or_take_rounding(
+        weights: list[float], percent: int, cpus: int) -> None:
+    """Each quota is its exact share rounded up (at least 1): together at most percent x CPUs + 1 per group."""
+    total = sum(weights)
+    quotas = [cpu_quota(percent, cpus, weight, total) for weight in weights]
+    assert sum(quotas) <= percent * cpus + len(weights)
+    exact_total = sum(Fraction(w) for w in weights)
+    for weight, quota in zip(weights, quotas):
+        exact = percent * cpus * Fraction(weight) / exact_total
+        assert quota >= 1 and isinstance(quota, int)
+        assert exact - Fraction(1, 10 ** 6) <= quota < exact + 1 + Fraction(1, 10 ** 6)
+    # More weight, no less quota.
+    ranked = sorted(zip(weights, quotas))
+    assert all(a[1] <= b[1] for a, b in zip(ranked, ranked[1:]))
+
+
+def test_a_group_on_a_known_host_gets_its_quota_right_after_its_cpu_weight() -> None:
+    mpm = {"server_limit": 6, "threads_per_child": 25, "max_request_workers": 75}
+    got = group_resources("glance", 3, 4, 120, 2, mpm, DEFAULT_SETTINGS, 2, 3)
+    # CPUQuota 95% x 2 CPUs x 2/3 = 126.67 -> 127%; the rest as without a quota.
+    assert got["cpu_quota_percent"] == 127
+    assert got == dict(group_resources("glance", 3, 4, 120, 2, mpm, DEFAULT_SETTINGS), cpu_quota_percent=127,
+                       explanation=got["explanation"])
+    assert got["explanation"] == (
+        "resources of group glance (wsgi.slice): CPUWeight 200 = 100 x weight 2;"
+        " CPUQuota 127% = 95% x 2 CPUs x weight 2 / 3 of the host's groups;"
+        " MemoryHigh 514M = 3 x 120 MB x 125% + 64 MB of Apache;"
+        " MemoryMax 604M = 3 x 120 MB x 150% + 64 MB of Apache;"
+        " TasksMax 372 = 2 x (3 x (4 + 3) + 6 x (25 + 2) + 3)")
+
+
+def test_the_quota_explains_fractional_weights_as_written() -> None:
+    settings = check_settings({"cpu_quota_percent": 110})
+    got = group_resources("nova", 1, 1, None, 0.5, MPM, settings, 4, 3.5)
+    # 110 x 4 x 0.5 / 3.5 = 220 / 3.5 = 62.86 -> 63.
+    assert got["cpu_quota_percent"] == 63
+    assert ("CPUWeight 50 = 100 x weight 0.5; CPUQuota 63% = 110% x 4 CPUs x weight 0.5 / 3.5 of the host's groups;"
+            " no memory limit (no sizing.rss_mb); ") in got["explanation"]
+
+
+@pytest.mark.parametrize("cpus, total_weight", [(2, 3), (None, 3), (2, None), (None, None)])
+def test_no_quota_when_the_setting_is_0(cpus: Any, total_weight: Any) -> None:
+    settings = check_settings({"cpu_quota_percent": 0})
+    got = group_resources("web", 2, 8, None, 1.0, MPM, settings, cpus, total_weight)
+    assert got["cpu_quota_percent"] is None
+    assert got["explanation"] == (
+        "resources of group web (wsgi.slice): CPUWeight 100 = 100 x weight 1;"
+        " no CPUQuota (wsgi_resource_cpu_quota_percent is 0);"
+        " no memory limit (no sizing.rss_mb); TasksMax 266 = 2 x (2 x (8 + 3) + 4 x (25 + 2) + 3)")
+
+
+@pytest.mark.parametrize("cpus, total_weight", [(None, 3), (2, None), (None, None)])
+def test_no_quota_when_the_hosts_cpus_are_not_known(cpus: Any, total_weight: Any) -> None:
+    got = group_resources("web", 2, 8, None, 1.0, MPM, DEFAULT_SETTINGS, cpus, total_weight)
+    assert got["cpu_quota_percent"] is None
+    assert got["explanation"] == (
+        "resources of group web (wsgi.slice): CPUWeight 100 = 100 x weight 1;"
+        " no CPUQuota (the host's CPUs are not known);"
+        " no memory limit (no sizing.rss_mb); TasksMax 266 = 2 x (2 x (8 + 3) + 4 x (25 + 2) + 3)")
+
+
+@pytest.mark.parametrize(
+    ("cpus", "weight", "total_weight", "expected"),
+    [
+        (1, 1.0, 1.0, {10: 10, 95: 95, 100: 100, 1000: 1000}),  # p x 1 CPU, alone
+        (2, 1.0, 3.0, {10: 7, 95: 64, 100: 67, 1000: 667}),  # p x 2/3: 6.67, 63.33, 66.67, 666.67
+        (8, 0.25, 2.25, {10: 9, 95: 85, 100: 89, 1000: 889}),  # p x 8 x 1/9: 8.89, 84.44, 88.89, 888.89
+        (64, 7.0, 7.5, {10: 598, 95: 5675, 100: 5974, 1000: 59734}),  # p x 59.73: 597.33, 5674.67, ...
+    ],
+)
+def test_the_quota_of_a_group_for_each_percent(cpus: int, weight: float, total_weight: float,
+                                               expected: dict[int, int]) -> None:
+    for percent, quota in expected.items():
+        settings = check_settings({"cpu_quota_percent": percent})
+        got = group_resources("app", 1, 1, 50, weight, MPM, settings, cpus, total_weight)
+        assert got["cpu_quota_percent"] == quota
+        part = "CPUQuota %d%% = %d%% x %d CPUs x weight %s / %s of the host's groups" % (
+            quota, percent, cpus, "%g" % weight, "%g" % total_weight)
+        assert "; " + part + "; MemoryHigh " in got["explanation"]

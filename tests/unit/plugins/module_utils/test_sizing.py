@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -27,6 +28,7 @@ from ansible_collections.modwsgi.fleet.plugins.module_utils._sizing import (
     REQUEST_TIMEOUT_RANGE,
     Host,
     SizingError,
+    contended_ms,
     gather_host,
     size_apache,
     size_projects,
@@ -251,15 +253,19 @@ def test_peak_rps_omitted_uses_weight_share_of_cpus() -> None:
     )
     # Each request costs 10 + 0.4 = 10.4 ms CPU. big: share 6 x 2/3 = 4 CPUs, 4000 / 10.4 = 384.615 rps;
     # small: share 2 CPUs, 2000 / 10.4 = 192.308 rps. Either's CPU demand is its share again.
-    for name, weight, rps in (("big", 2, 384.615), ("small", 1, 192.308)):
+    # When both are busy, each runs at its share of every CPU: a request's 10 ms of CPU takes 10 x 3/2 = 15 ms
+    # for big, 10 x 3/1 = 30 ms for small (wait_ms 0).
+    for name, weight, rps, busy_ms in (("big", 2, 384.615, 15), ("small", 1, 192.308, 30)):
         share = host.cpus * weight / 3
         model = result["projects"][name]["model"]
         assert model["rps"] == rps == round(share * 1000 / 10.4, 3)
         assert model["rps_source"] == "share %d of 6 CPUs" % share
         assert model["cpu_demand"] == pytest.approx(share)
-        # big: busy 3.846, x1.5 -> 6 concurrent, CPU 4 x 1.5 -> 6 processes, cap 6;
-        # small: busy 1.923, x1.5 -> 3 concurrent, CPU 2 x 1.5 -> 3 processes.
-        assert result["projects"][name]["processes"] == min(host.cpus, math.ceil(share * 1.5)) == 3 * weight
+        assert model["busy_ms"] == busy_ms
+        # big: busy 384.615 x 0.015 = 5.769; small: 192.308 x 0.030 = 5.769 (both 6 CPUs x 10 / 10.4);
+        # x1.5 = 8.65 -> 9 concurrent, 1 thread each: 9 processes, cap 6 CPUs / 1 CPU per process = 6.
+        assert model["busy"] == 5.769 and model["concurrency"] == 9
+        assert result["projects"][name]["processes"] == 6
     assert result["sizing_warnings"] == []
 
 
@@ -713,8 +719,8 @@ def test_overhead_zero_gives_the_figures_of_the_app_alone() -> None:
     keystone = result["projects"]["keystone"]
     # docs/sizing.md's keystone: f = 8/48 = 0.1667; busy 150 x 0.048 = 7.2, x1.5 -> 11; 150 x 0.008 = 1.2 CPUs;
     # processes max(ceil(11/6) = 2, ceil(1.2 x 1.5 = 1.8) = 2) = 2.
-    assert keystone["model"] == {"cpu_fraction": 0.1667, "rps": 150, "rps_source": "peak_rps", "busy": 7.2,
-                                 "concurrency": 11, "cpu_demand": 1.2, "processes_wanted": 2}
+    assert keystone["model"] == {"cpu_fraction": 0.1667, "rps": 150, "rps_source": "peak_rps", "busy_ms": 48,
+                                 "busy": 7.2, "concurrency": 11, "cpu_demand": 1.2, "processes_wanted": 2}
     assert (keystone["threads"], keystone["processes"], keystone["capacity"]) == (6, 2, 12)
     assert result["overhead_ms"] == 0
     assert result["explanation"][0].endswith("; Apache and mod_wsgi cost 0 ms CPU per request")
@@ -747,14 +753,15 @@ def test_an_io_bound_project_is_sized_for_what_its_share_serves() -> None:
     # cap ceil(2 / 0.3137) = ceil(6.375) = 7 processes.
     # Overhead 0: 2 CPUs x 1000 / 1 ms = 2000 rps; busy 2000 x 0.051 = 102, x1.5 = 153 concurrent;
     # processes min(7, max(ceil(153/16) = 10, ceil(2 x 1.5) = 3)) = 7; capacity 7 x 16 = 112.
-    assert bare["model"] == {"cpu_fraction": 0.0196, "rps": 2000, "rps_source": "share 2 of 2 CPUs", "busy": 102,
-                             "concurrency": 153, "cpu_demand": 2, "processes_wanted": 7}
+    # Alone on its host: its requests keep a thread for its plain 51 ms.
+    assert bare["model"] == {"cpu_fraction": 0.0196, "rps": 2000, "rps_source": "share 2 of 2 CPUs", "busy_ms": 51,
+                             "busy": 102, "concurrency": 153, "cpu_demand": 2, "processes_wanted": 7}
     assert (bare["threads"], bare["processes"], bare["capacity"]) == (16, 7, 112)
     # Overhead 1 ms: 2 CPUs x 1000 / (1 + 1) ms = 1000 rps; busy 1000 x 0.051 = 51, x1.5 = 76.5 -> 77 concurrent;
     # the CPU demand is still 1000 x 0.002 = 2 CPUs, 1000 x 0.001 = 1 in the app;
     # processes min(7, max(ceil(77/16) = 5, ceil(1 x 1.5) = 2)) = 5; capacity 80.
-    assert loaded["model"] == {"cpu_fraction": 0.0196, "rps": 1000, "rps_source": "share 2 of 2 CPUs", "busy": 51,
-                               "concurrency": 77, "cpu_demand": 2, "processes_wanted": 5}
+    assert loaded["model"] == {"cpu_fraction": 0.0196, "rps": 1000, "rps_source": "share 2 of 2 CPUs",
+                               "busy_ms": 51, "busy": 51, "concurrency": 77, "cpu_demand": 2, "processes_wanted": 5}
     assert (loaded["threads"], loaded["processes"], loaded["capacity"]) == (16, 5, 80)
     assert loaded["model"]["concurrency"] < bare["model"]["concurrency"]
     assert loaded["capacity"] < bare["capacity"] and loaded["threads"] == bare["threads"]
@@ -874,3 +881,173 @@ def test_a_project_alone_keeps_the_choice_bench_run_measured(
     result = sized(project(name="bench", cpu_ms=cpu_ms, wait_ms=wait_ms, rss_mb=13, peak_rps=None),
                    host=Host(cpus=2, memory_mb=24105), overhead=overhead)["projects"]["bench"]
     assert (result["processes"], result["threads"]) == choice
+
+
+# --- Projects that compete: the CPU part of a request stretched by the weights ------------------
+
+
+def spec_of(**overrides: Any) -> _sizing.ProjectSpec:
+    return _sizing.validate_project(project(**overrides))
+
+
+def unstretched() -> Any:
+    """contended_ms as before it was: every request keeps its thread for its plain latency."""
+    return mock.patch.object(_sizing, "contended_ms", lambda spec, total_weight: (spec.latency_ms, ""))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "total_weight", "expected"),
+    [
+        # Alone on its host (its weight is all the weight): its plain latency, 10 + 40.
+        ({"peak_rps": None}, 1.0, (50, "")),
+        ({"peak_rps": None, "weight": 3}, 3.0, (50, "")),
+        ({"peak_rps": None, "weight": 0.25}, 0.25, (50, "")),
+        # Sized for its peak_rps, beside others: plain too (0 is a given rate).
+        ({"peak_rps": 100}, 3.0, (50, "")),
+        ({"peak_rps": 0}, 2.0, (50, "")),
+        ({"peak_rps": 100, "weight": 0.5}, 10.0, (50, "")),
+        # Two projects of equal weight: 40 + 10 x 2 = 60.
+        ({"peak_rps": None}, 2.0, (60, "40 + 10 x 2/1 weights")),
+        ({"peak_rps": None, "weight": 2}, 4.0, (60, "40 + 10 x 4/2 weights")),
+        # 40 + 10 x 3/2 = 55; 40 + 10 x 2.5/0.5 = 90.
+        ({"peak_rps": None, "weight": 2}, 3.0, (55, "40 + 10 x 3/2 weights")),
+        ({"peak_rps": None, "weight": 0.5}, 2.5, (90, "40 + 10 x 2.5/0.5 weights")),
+        # bench's io beside two others of its weight: 60 + 2 x 3 = 66; pure CPU: 0 + 20 x 3 = 60.
+        ({"cpu_ms": 2, "wait_ms": 60, "peak_rps": None}, 3.0, (66, "60 + 2 x 3/1 weights")),
+        ({"cpu_ms": 20, "wait_ms": 0, "peak_rps": None}, 3.0, (60, "0 + 20 x 3/1 weights")),
+    ],
+)
+def test_contended_ms(overrides: dict[str, Any], total_weight: float, expected: tuple[float, str]) -> None:
+    busy_ms, reason = contended_ms(spec_of(**overrides), total_weight)
+    assert busy_ms == pytest.approx(expected[0], rel=1e-12) and reason == expected[1]
+
+
+def test_three_projects_that_share_a_host_are_sized_for_their_requests_at_their_share() -> None:
+    """bench/colocate's three, weights 1:1:1 on 2 CPUs behind the front end (0.7 ms)."""
+    result = sized(project(name="cpu", cpu_ms=20, wait_ms=2, rss_mb=16, peak_rps=None),
+                   project(name="io", cpu_ms=2, wait_ms=60, rss_mb=16, peak_rps=None),
+                   project(name="mixed", cpu_ms=10, wait_ms=30, rss_mb=16, peak_rps=None),
+                   host=Host(cpus=2, memory_mb=24105), overhead=0.7)
+    out = result["projects"]
+    # Each a share of 2/3 CPU. cpu: 666.67 / 20.7 = 32.206 rps x (2 + 20 x 3 = 62 ms) = 1.997 busy, x1.5 -> 3;
+    #   threads ceil(22/20) = 2; processes max(3/2 -> 2, CPU 0.644 x1.5 -> 1) = 2 (cap 2).
+    # io: 666.67 / 2.7 = 246.914 rps x (60 + 2 x 3 = 66 ms) = 16.296 busy, x1.5 = 24.4 -> 25; threads 16;
+    #   processes max(25/16 -> 2, CPU 0.494 x1.5 -> 1) = 2, cap ceil(2 / (16 x 2/62 = 0.516)) = 4.
+    # mixed: 666.67 / 10.7 = 62.305 rps x (30 + 10 x 3 = 60 ms) = 3.738 busy, x1.5 = 5.6 -> 6; threads 4;
+    #   processes max(6/4 -> 2, CPU 0.623 x1.5 -> 1) = 2 (cap 2 CPUs / 1 CPU per process).
+    figures = {name: (o["model"]["busy_ms"], o["model"]["busy"], o["model"]["concurrency"], o["processes"],
+                      o["threads"]) for name, o in out.items()}
+    assert figures == {"cpu": (62, 1.997, 3, 2, 2), "io": (66, 16.296, 25, 2, 16), "mixed": (60, 3.738, 6, 2, 4)}
+    (line,) = [line for line in result["explanation"] if line.startswith("io: ")]
+    assert line == ("io: CPU 3% (2 of 62 ms), 2 + 0.7 ms CPU per request, 246.91 rps (share 0.67 of 2 CPUs)"
+                    " x 66 ms (60 + 2 x 3/1 weights) = 16.3 busy, x1.5 = 25 concurrent;"
+                    " threads 16 (ceil(62/2) = 31, max 16);"
+                    " processes 2 (max(25/16 -> 2, CPU 0.49 x1.5 -> 1), cap 4 = 2 CPUs / 0.52 CPU per process);"
+                    " 2 processes x 16 threads = capacity 32, 2 x 16 MB = 32 MB, mode worker")
+    # Unstretched, cpu's 32.206 rps x 22 ms = 0.709 busy -> 2 concurrent, 1 process, and mixed's
+    # 62.305 x 40 ms = 2.492 -> 4 concurrent, 1 process: each could take but half its share when all are busy.
+    with unstretched():
+        before = sized(*[project(name=n, cpu_ms=c, wait_ms=w, rss_mb=16, peak_rps=None)
+                         for n, c, w in (("cpu", 20, 2), ("io", 2, 60), ("mixed", 10, 30))],
+                       host=Host(cpus=2, memory_mb=24105), overhead=0.7)["projects"]
+    assert {n: (o["model"]["concurrency"], o["processes"]) for n, o in before.items()} == {
+        "cpu": (2, 1), "io": (23, 2), "mixed": (4, 1)}
+
+
+def test_a_project_sized_for_its_peak_rps_explains_its_plain_latency() -> None:
+    result = sized(project(name="a", peak_rps=100), project(name="b", peak_rps=None))
+    a, b = (next(line for line in result["explanation"] if line.startswith(n + ": ")) for n in ("a", "b"))
+    # a: 100 rps x 50 ms = 5 busy, no parenthesis; b: 40 + 10 x 2/1 = 60 ms.
+    assert " 100 rps (peak_rps) x 50 ms = 5 busy, x1.5 = 8 concurrent;" in a
+    assert " x 60 ms (40 + 10 x 2/1 weights) = " in b
+    assert result["projects"]["a"]["model"]["busy_ms"] == 50 and result["projects"]["b"]["model"]["busy_ms"] == 60
+
+
+@pytest.mark.parametrize("overhead", [0, 0.4, 0.7])
+@pytest.mark.parametrize(("cpu_ms", "wait_ms", "weight", "cpus"),
+                         [(20, 2, None, 2), (2, 60, 3, 2), (10, 30, 0.5, 4), (1, 299, 1, 8), (50, 0, 2, 16)])
+def test_a_project_alone_on_its_host_is_sized_as_before(cpu_ms: float, wait_ms: float, weight: Any, cpus: int,
+                                                        overhead: float) -> None:
+    """Alone, whatever its weight, its share is the whole host: no stretch, the same numbers as before it."""
+    alone = project(cpu_ms=cpu_ms, wait_ms=wait_ms, peak_rps=None, weight=weight)
+    host = Host(cpus=cpus, memory_mb=1 << 20)
+    result = sized(alone, host=host, overhead=overhead)
+    with unstretched():
+        before = sized(alone, host=host, overhead=overhead)
+    assert result == before
+    assert result["projects"]["app"]["model"]["busy_ms"] == cpu_ms + wait_ms
+    assert " weights)" not in result["explanation"][1]
+    assert " x %s ms = " % _sizing.fmt(cpu_ms + wait_ms) in result["explanation"][1]
+
+
+@PROPERTY
+@given(a_project("solo"), st.integers(1, 64), OVERHEAD)
+def test_any_project_alone_is_sized_as_before(raw: dict[str, Any], cpus: int, overhead: float) -> None:
+    host = Host(cpus=cpus, memory_mb=1 << 20)
+    result = try_size([raw], host, 0, overhead)
+    with unstretched():
+        before = try_size([raw], host, 0, overhead)
+    assert result == before
+
+
+@PROPERTY
+@given(a_fleet(), OVERHEAD)
+def test_the_stretch_never_lowers_what_a_project_is_sized_for(fleet: tuple[list[dict[str, Any]], Host, int],
+                                                              overhead: float) -> None:
+    """Against the unstretched model: the same rps, threads and CPU; no less busy, concurrency or processes wanted.
+
+    Only the projects sized by their share beside others change; the others are as before.
+    """
+    projects, host, reserve = fleet
+    host = Host(cpus=host.cpus, memory_mb=1 << 24)  # memory never cuts: the demand alone is compared
+    result = try_size(projects, host, 0, overhead)
+    with unstretched():
+        before = try_size(projects, host, 0, overhead)
+    assert isinstance(result, dict) and isinstance(before, dict)
+    total = sum(p.get("weight", 1.0) for p in projects)
+    for p in projects:
+        new, old = result["projects"][p["name"]], before["projects"][p["name"]]
+        for key in ("rps", "rps_source", "cpu_demand", "cpu_fraction"):
+            assert new["model"][key] == old["model"][key]
+        assert new["threads"] == old["threads"]
+        assert new["model"]["busy_ms"] >= old["model"]["busy_ms"] == round(p["cpu_ms"] + p["wait_ms"], 3)
+        assert new["model"]["busy"] >= old["model"]["busy"]
+        assert new["model"]["concurrency"] >= old["model"]["concurrency"]
+        assert new["model"]["processes_wanted"] >= old["model"]["processes_wanted"]
+        assert new["processes"] >= old["processes"] and new["capacity"] >= old["capacity"]
+        weight = p.get("weight", 1.0)
+        if p.get("peak_rps") is not None or round(total, 9) <= weight:
+            assert new == old
+        else:
+            # wait + cpu x W / w, W all the weights.
+            stretched = p["wait_ms"] + p["cpu_ms"] * total / weight
+            assert new["model"]["busy_ms"] == pytest.approx(stretched, rel=1e-9, abs=1e-3)
+
+
+@PROPERTY
+@given(st.lists(st.floats(0.1, 10), min_size=0, max_size=4), st.floats(0.1, 10), st.floats(0.1, 10), CPU_MS, WAIT_MS,
+       st.integers(1, 64), OVERHEAD)
+def test_more_weight_never_lowers_the_busy_requests_of_a_project_sized_by_its_share(
+        others: list[float], low: float, high: float, cpu_ms: float, wait_ms: float, cpus: int,
+        overhead: float) -> None:
+    """busy = rps x busy_ms / 1000, with rps = C x w/W x 1000 / cost and busy_ms = wait + cpu x W/w:
+
+    busy = C / cost x (w/W x wait + cpu), and w/W = w / (w + the others' weights) rises with w.
+    """
+    low, high = sorted((low, high))
+    host = Host(cpus=cpus, memory_mb=1 << 24)
+    rest = [project(name=f"other{i}", peak_rps=None, weight=w) for i, w in enumerate(others)]
+    demands = []
+    for weight in (low, high):
+        result = size_projects([project(name="app", cpu_ms=cpu_ms, wait_ms=wait_ms, peak_rps=None, weight=weight)]
+                               + rest, host, 0, 0, overhead)
+        (app,) = [p for p in result.projects if p.name == "app"]
+        demands.append(app.demand)
+        total = weight + sum(others)
+        cost = cpu_ms + overhead
+        by_hand = cpus / cost * (weight / total * wait_ms + cpu_ms)
+        assert app.demand.busy == pytest.approx(by_hand, rel=1e-9)
+        assert app.demand.busy == pytest.approx(app.demand.rps * app.demand.busy_ms / 1000, rel=1e-12)
+    before, after = demands
+    assert after.busy >= before.busy * (1 - 1e-12)
+    assert after.concurrency >= before.concurrency
