@@ -143,14 +143,15 @@ def unit_settings(resources: dict) -> dict[str, dict[str, int]]:
     """The cgroup v1 files systemd writes for a unit's CPUWeight, CPUQuota, MemoryMax and TasksMax.
 
     CPUQuota is a percent of one CPU: ``cpu.cfs_quota_us`` over the default
-    period of 100 ms.
+    period of 100 ms; -1 (none) without one, as a cgroup kept from an earlier
+    run may have one.
     """
     settings: dict[str, dict[str, int]] = {
         "cpu": {"cpu.shares": int(resources["cpu_weight"] * SHARES_PER_WEIGHT)},
         "pids": {"pids.max": resources["tasks_max"]},
     }
-    if resources.get("cpu_quota_percent"):
-        settings["cpu"]["cpu.cfs_quota_us"] = resources["cpu_quota_percent"] * QUOTA_PERIOD_US // 100
+    quota = resources.get("cpu_quota_percent")
+    settings["cpu"]["cpu.cfs_quota_us"] = quota * QUOTA_PERIOD_US // 100 if quota else -1
     if resources["memory_max_mb"] is not None:
         settings["memory"] = {"memory.limit_in_bytes": resources["memory_max_mb"] * 1024 * 1024}
     return settings

@@ -15,9 +15,10 @@ or the cpu, memory and pids controllers of cgroup v1):
   by it;
 * ``CPUQuota``: ``cpu_quota_percent`` (95 by default) of the group's weight
   share of the host's CPUs. The weights alone do not hold when groups
-  compete: a daemon with many short-lived threads (an I/O-bound app) takes
-  CPU from one whose threads run long (bench/colocate measured 2.3 times its
-  share against half). The quota holds each group at its share; the 5 % left
+  compete: the kernel shares CPU between runnable tasks, and how a daemon's
+  threads run decides what it gets (bench/colocate measured a CPU-bound group
+  of weight 2 at 98 % of the CPUs, the two others at 2 % and 1 %). The quota
+  holds each group at its share; the 5 % left
   over is for the main Apache, which proxies every request, and the host's
   own services. A quota is a ceiling: CPU an idle group leaves is not given
   to the others (above 100 it partly is, and the shares drift again);

@@ -433,8 +433,8 @@ def test_instance_isolation_is_refused_only_where_the_family_has_no_layout(
     ({"cpu_quota_percent": 0}, 2, []),  # no quota
     ({}, 2, ["wsgi-keystone-blue", "wsgi-portal-green"]),  # the default quota, the host's CPUs known
 ])
-def test_each_live_instance_gets_or_loses_its_cpu_quota(resources: dict, cpus: Optional[int],
-                                                       written: list[str]) -> None:
+def test_each_live_instance_gets_or_loses_its_cpu_quota(
+        resources: dict, cpus: Optional[int], written: list[str]) -> None:
     """The quota tasks template for any resource setting, resources null included."""
     facts = dict(FACTS, **({"cpus": cpus, "memory_mb": 8192} if cpus else {}))
     model = build_model(PROJECTS, isolation="instance", facts=facts, resources=resources)

@@ -160,7 +160,8 @@ QUOTA_RULE = "wsgi_resource_cpu_quota_percent: must be a whole number from 10 to
 @pytest.mark.parametrize("value", [0, 10, 11, 95, 100, 999, 1000])
 def test_the_cpu_quota_percent_is_0_or_from_10_to_1000(value: int) -> None:
     got = check_settings({"cpu_quota_percent": value})
-    assert got.cpu_quota_percent == value and type(got.cpu_quota_percent) is int
+    assert got.cpu_quota_percent == value
+    assert isinstance(got.cpu_quota_percent, int) and not isinstance(got.cpu_quota_percent, bool)
     assert got == ResourceSettings(True, value, 125, 150, 64, "wsgi.slice")
 
 
