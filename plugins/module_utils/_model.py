@@ -127,7 +127,9 @@ def _limit(plan: dict[str, Any], resources: Optional[dict[str, Any]], cpus: Opti
     """Give each group's instance its systemd resource control; return the lines that explain it.
 
     Nothing in shared isolation (every group runs in the main Apache's one
-    unit) or with ``wsgi_resource_enabled`` false.
+    unit) or with ``wsgi_resource_enabled`` false. ``cpus`` is the host's
+    (None: not known, no CPUQuota); each quota is over the weights of all the
+    groups, 1 for a group without ``sizing.weight``.
     """
     try:
         settings = check_settings(resources)

@@ -382,25 +382,20 @@ def test_the_quota_explains_fractional_weights_as_written() -> None:
             " no memory limit (no sizing.rss_mb); ") in got["explanation"]
 
 
-@pytest.mark.parametrize("cpus, total_weight", [(2, 3), (None, 3), (2, None), (None, None)])
-def test_no_quota_when_the_setting_is_0(cpus: Any, total_weight: Any) -> None:
-    settings = check_settings({"cpu_quota_percent": 0})
+@pytest.mark.parametrize("percent, cpus, total_weight, why", [
+    *[(0, cpus, total, "wsgi_resource_cpu_quota_percent is 0")
+      for cpus, total in [(2, 3), (None, 3), (2, None), (None, None)]],
+    *[(None, cpus, total, "the host's CPUs are not known") for cpus, total in [(None, 3), (2, None), (None, None)]],
+])
+def test_no_quota_and_why(percent: Any, cpus: Any, total_weight: Any, why: str) -> None:
+    """No quota with the setting at 0 (None: the default 95) or without the host's CPUs and weights."""
+    settings = check_settings({"cpu_quota_percent": percent})
     got = group_resources("web", 2, 8, None, 1.0, MPM, settings, cpus, total_weight)
     assert got["cpu_quota_percent"] is None
     assert got["explanation"] == (
         "resources of group web (wsgi.slice): CPUWeight 100 = 100 x weight 1;"
-        " no CPUQuota (wsgi_resource_cpu_quota_percent is 0);"
-        " no memory limit (no sizing.rss_mb); TasksMax 266 = 2 x (2 x (8 + 3) + 4 x (25 + 2) + 3)")
-
-
-@pytest.mark.parametrize("cpus, total_weight", [(None, 3), (2, None), (None, None)])
-def test_no_quota_when_the_hosts_cpus_are_not_known(cpus: Any, total_weight: Any) -> None:
-    got = group_resources("web", 2, 8, None, 1.0, MPM, DEFAULT_SETTINGS, cpus, total_weight)
-    assert got["cpu_quota_percent"] is None
-    assert got["explanation"] == (
-        "resources of group web (wsgi.slice): CPUWeight 100 = 100 x weight 1;"
-        " no CPUQuota (the host's CPUs are not known);"
-        " no memory limit (no sizing.rss_mb); TasksMax 266 = 2 x (2 x (8 + 3) + 4 x (25 + 2) + 3)")
+        " no CPUQuota (%s);"
+        " no memory limit (no sizing.rss_mb); TasksMax 266 = 2 x (2 x (8 + 3) + 4 x (25 + 2) + 3)" % why)
 
 
 @pytest.mark.parametrize(
